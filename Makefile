@@ -1,0 +1,50 @@
+# The README's two commands are the first two targets: `make book` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RUN    := $(PY) -m ids_utils
+
+# TensorFlow start-up chatter stays out of logs and notebooks; hashing is seeded.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYTHONHASHSEED := 0
+
+.PHONY: book test venv data unit nbval book-ci notebooks clean
+
+## book: set up, fetch the data, run the paper profile, build the HTML into _build/html
+book: data
+	$(RUN) pipeline --profile paper
+	$(RUN) build-book --run-dir runs/paper
+
+## test: unit tests, nbval over the notebooks (ci profile), strict build of a ci run
+test: unit nbval book-ci
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+data: venv
+	$(RUN) fetch-data
+
+unit: venv
+	$(PY) -m pytest tests
+
+nbval: data
+	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p no:cacheprovider notebooks
+
+book-ci: data
+	$(RUN) pipeline --profile ci
+	$(RUN) build-book --run-dir runs/ci --strict --output runs/ci
+
+## notebooks: re-execute the committed notebooks in place with their ci defaults
+notebooks: data
+	$(RUN) refresh-notebooks
+
+clean:
+	rm -rf runs _build

@@ -1,0 +1,60 @@
+"""Where a run keeps its files, and how they are written (deterministically)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def artifacts_dir(run_dir: str | Path) -> Path:
+    """The run's ``artifacts/`` folder, created if needed."""
+    path = Path(run_dir) / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write JSON with sorted keys and a trailing newline (stable diffs)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n")
+    return path
+
+
+def read_json(path: str | Path):
+    """Read a JSON artifact, naming the file if it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; run the earlier pipeline stage first")
+    return json.loads(path.read_text())
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a frame to parquet; the same frame always gives the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
+    return path
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    """Read a parquet artifact, naming the file if it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; run the earlier pipeline stage first")
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+def _plain(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, (np.ndarray, pd.Series)):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,0 +1,95 @@
+"""Composition of a data source, gathered chunk by chunk (bounded memory).
+
+Used by ``check-data`` (one file at a time) and by the data notebook (the whole
+source, in the same pass that draws the sample).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class SourceSummary:
+    """Counts, non-finite values, duplicates and constant columns of a source.
+
+    Parameters
+    ----------
+    features : list of str
+        The feature columns to audit.
+
+    Examples
+    --------
+    >>> summary = SourceSummary(features)          # doctest: +SKIP
+    >>> for chunk in chunks: summary.add(chunk)    # doctest: +SKIP
+    >>> summary.to_dict()                          # doctest: +SKIP
+    """
+
+    def __init__(self, features: list[str]):
+        self.features = list(features)
+        self.rows = 0
+        self.family = pd.Series(dtype="int64")
+        self.fine_label = pd.Series(dtype="int64")
+        self.nan = np.zeros(len(self.features), dtype="int64")
+        self.inf = np.zeros(len(self.features), dtype="int64")
+        self.minimum = np.full(len(self.features), np.inf)
+        self.maximum = np.full(len(self.features), -np.inf)
+        self._row_hashes: list[np.ndarray] = []
+        self._feature_hashes: list[np.ndarray] = []
+        self._attack: list[np.ndarray] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """Account for one chunk of standard-layout flows."""
+        values = chunk[self.features].to_numpy(dtype="float64")
+        self.rows += len(chunk)
+        self.family = self.family.add(chunk["family"].value_counts(), fill_value=0)
+        fine = chunk["fine_label"].dropna()
+        if len(fine):
+            self.fine_label = self.fine_label.add(fine.value_counts(), fill_value=0)
+        self.nan += np.isnan(values).sum(axis=0)
+        self.inf += np.isinf(values).sum(axis=0)
+        finite = np.where(np.isfinite(values), values, np.nan)
+        if len(chunk):
+            with np.errstate(invalid="ignore"):
+                self.minimum = np.fmin(self.minimum, np.nanmin(finite, axis=0, initial=np.inf))
+                self.maximum = np.fmax(self.maximum, np.nanmax(finite, axis=0, initial=-np.inf))
+        feature_hash = pd.util.hash_pandas_object(chunk[self.features], index=False)
+        row_hash = pd.util.hash_pandas_object(
+            chunk[self.features + ["fine_label", "family"]], index=False)
+        self._feature_hashes.append(feature_hash.to_numpy())
+        self._row_hashes.append(row_hash.to_numpy())
+        self._attack.append(chunk["attack"].to_numpy(dtype="int8"))
+
+    def to_dict(self) -> dict:
+        """The summary as JSON-ready numbers.
+
+        ``duplicate_rows`` counts rows identical to an earlier row (features and
+        labels); ``duplicate_feature_rows`` ignores the labels;
+        ``conflicting_feature_vectors`` counts feature vectors that occur with
+        both labels (benign and attack).
+        """
+        row_hashes = np.concatenate(self._row_hashes) if self._row_hashes else np.array([])
+        feature_hashes = (np.concatenate(self._feature_hashes)
+                          if self._feature_hashes else np.array([]))
+        attack = np.concatenate(self._attack) if self._attack else np.array([])
+        by_vector = pd.DataFrame({"h": feature_hashes, "a": attack}).groupby("h")["a"].nunique()
+        family = self.family.astype("int64").sort_index()
+        benign = int(family.get("Benign", 0))
+        return {
+            "rows": int(self.rows),
+            "benign": benign,
+            "attack": int(self.rows - benign),
+            "family_counts": {str(k): int(v) for k, v in family.items()},
+            "fine_label_counts": {str(k): int(v) for k, v in
+                                  self.fine_label.astype("int64").sort_index().items()},
+            "nan_per_feature": self._nonzero(self.nan),
+            "inf_per_feature": self._nonzero(self.inf),
+            "duplicate_rows": int(len(row_hashes) - len(np.unique(row_hashes))),
+            "duplicate_feature_rows": int(len(feature_hashes) - len(np.unique(feature_hashes))),
+            "conflicting_feature_vectors": int((by_vector > 1).sum()),
+            "constant_features": [f for f, lo, hi in
+                                  zip(self.features, self.minimum, self.maximum) if lo == hi],
+        }
+
+    def _nonzero(self, counts: np.ndarray) -> dict[str, int]:
+        return {f: int(n) for f, n in zip(self.features, counts) if n}

@@ -1,0 +1,194 @@
+"""Running the notebooks in order (papermill) and building the book from a run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .artifacts import artifacts_dir, read_json, write_json
+from .datasets import DataError
+from .profiles import get_profile
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+#: Keep TensorFlow's oneDNN and absl start-up lines out of the executed notebooks.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
+             "PYTHONHASHSEED": "0"}
+
+
+class PipelineError(RuntimeError):
+    """A stage notebook or the book build failed."""
+
+
+def resolve_source(data_dir: str | Path, source: str = "auto") -> Path:
+    """The CICIoT2023 folder a run reads.
+
+    ``"auto"`` takes the official original release (``ciciot2023/original``)
+    when any of its part files are present, since only it can supply the
+    paper's scale, and the merged sample (``ciciot2023/merged``) otherwise.
+    Any other value is taken as a path.
+
+    Raises
+    ------
+    DataError
+        If no source is found.
+    """
+    if source != "auto":
+        return Path(source)
+    data_dir = Path(data_dir)
+    for candidate in ("original", "merged"):
+        folder = data_dir / "ciciot2023" / candidate
+        if folder.is_dir() and any(folder.glob("*.csv")):
+            return folder
+    raise DataError(data_dir / "ciciot2023",
+                    "no CICIoT2023 data: run `python -m ids_utils fetch-data` first")
+
+
+def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The stage notebooks (``NN_name.ipynb``) in order."""
+    return sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
+                 run_dir: str | Path | None = None, source: str = "auto",
+                 notebooks_dir: str | Path = NOTEBOOKS_DIR) -> Path:
+    """Execute every stage notebook with the profile's parameters.
+
+    Executed notebooks go to ``<run_dir>/notebooks``, artefacts to
+    ``<run_dir>/artifacts``, and the seconds each stage took to
+    ``artifacts/timings.json``.
+
+    Returns
+    -------
+    Path
+        The run directory.
+    """
+    import papermill
+
+    parameters = get_profile(profile)
+    run_dir = Path(run_dir or PROJECT_ROOT / "runs" / profile).resolve()
+    parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir),
+                      source=source)
+    os.environ.update(QUIET_ENV)
+    out_dir = run_dir / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    for notebook in notebook_paths(notebooks_dir):
+        print(f"[pipeline] {profile}: {notebook.name}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(notebook), str(out_dir / notebook.name), parameters=parameters,
+                cwd=str(notebook.parent), kernel_name="python3", progress_bar=False,
+                log_output=True, request_save_on_cell_execute=False)
+        except papermill.PapermillExecutionError as exc:
+            raise PipelineError(f"{notebook.name} failed at cell {exc.exec_count}: "
+                                f"{exc.ename}: {exc.evalue} (executed notebook: "
+                                f"{out_dir / notebook.name})") from None
+        timings[notebook.stem] = round(time.perf_counter() - start, 1)
+    write_json(artifacts_dir(run_dir) / "timings.json", timings)
+    return run_dir
+
+
+def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
+    """Re-execute the committed notebooks in place with their own (``ci``) defaults.
+
+    Their stored outputs are what nbval compares against, so they must come
+    from a ``ci`` run.  No timing metadata is recorded, to keep diffs small.
+    """
+    import nbclient
+    import nbformat
+
+    os.environ.update(QUIET_ENV)
+    paths = notebook_paths(notebooks_dir)
+    for path in paths:
+        print(f"[refresh] {path.name}", file=sys.stderr, flush=True)
+        notebook = nbformat.read(path, as_version=4)
+        client = nbclient.NotebookClient(
+            notebook, timeout=600, kernel_name="python3", record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        nbformat.write(notebook, path)
+    return paths
+
+
+def build_book(run_dir: str | Path, strict: bool = False,
+               output_dir: str | Path = PROJECT_ROOT) -> Path:
+    """Build the HTML book from a run's executed notebooks.
+
+    The book's sources (configuration, prose chapters, bibliography) are staged
+    with the run's notebooks in ``<run_dir>/book``, so that the committed
+    notebooks stay as they are.  The HTML lands in ``<output_dir>/_build/html``.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run made by :func:`run_pipeline`.
+    strict : bool, default False
+        Treat every Sphinx warning as an error (``-W --keep-going``).
+    """
+    run_dir = Path(run_dir).resolve()
+    executed = run_dir / "notebooks"
+    if not any(executed.glob("*.ipynb")):
+        raise FileNotFoundError(f"{executed}: no executed notebooks; run the pipeline first")
+    stage = run_dir / "book"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy2(PROJECT_ROOT / name, stage / name)
+    shutil.copytree(PROJECT_ROOT / "book", stage / "book")
+    shutil.copytree(executed, stage / "notebooks")
+    write_build_facts(run_dir, stage / "book" / "_generated")
+    write_timings(run_dir, stage / "book" / "_generated")
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
+               "--path-output", str(Path(output_dir).resolve())]
+    if strict:
+        command += ["-W", "-n", "--keep-going"]
+    result = subprocess.run(command, env={**os.environ, **QUIET_ENV})
+    if result.returncode:
+        raise PipelineError(f"jupyter-book build of {stage} failed (exit status "
+                            f"{result.returncode}); its messages are above")
+    return Path(output_dir) / "_build" / "html"
+
+
+def write_build_facts(run_dir: Path, folder: Path) -> Path:
+    """Write the Markdown snippet that tells which data and scale a build used.
+
+    Generated from the run's ``data_report.json`` so no number is typed by hand.
+    """
+    report = read_json(run_dir / "artifacts" / "data_report.json")
+    sample = report["sample"]
+    source = report["source"]
+    lines = [
+        f"- **Profile**: `{report['profile']}`",
+        f"- **Source**: {source['release']} ({source['files']} file(s), "
+        f"{source['summary']['rows']:,} flows, {source['summary']['benign']:,} benign)",
+        f"- **Sample**: {sample['achieved']['total']:,} flows "
+        f"({sample['achieved']['benign']:,} benign, {sample['achieved']['attack']:,} attack) "
+        f"of the {sample['requested']['total']:,} requested",
+        f"- **Features**: {len(report['features']['used'])}",
+    ]
+    if sample["shortfall"]:
+        lines.append(f"- **Scale**: {sample['shortfall']}")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "build_facts.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_timings(run_dir: Path, folder: Path) -> Path:
+    """Write the Markdown table of the seconds each stage took in the run."""
+    timings = read_json(run_dir / "artifacts" / "timings.json")
+    rows = ["| stage | seconds |", "| --- | ---: |"]
+    rows += [f"| `{stage}` | {seconds:.1f} |" for stage, seconds in timings.items()]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "timings.md"
+    path.write_text("\n".join(rows) + "\n")
+    return path

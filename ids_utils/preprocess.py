@@ -1,0 +1,167 @@
+"""Preprocessing (paper Section 3.2): non-finite values, stratified split, scaling.
+
+Every step accounts for its rows: nothing is dropped without being counted.
+The scaler and any other fitted quantity see the training rows only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+NON_FINITE_POLICIES = ("drop", "zero")
+
+
+def clean_non_finite(frame: pd.DataFrame, features: list[str],
+                     policy: str = "drop") -> tuple[pd.DataFrame, dict]:
+    """Apply the NaN/infinity policy to the feature columns, with row accounting.
+
+    The paper says NaN and infinite values were "identified and removed" and,
+    in the next sentence, "converted to zero and then filtered".  ``"drop"``
+    (the default) removes every row with a NaN or infinite feature;
+    ``"zero"`` replaces those values by 0 and keeps the rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Flows in the standard layout.
+    features : list of str
+        The feature columns to check.
+    policy : {"drop", "zero"}
+        What to do with non-finite values.
+
+    Returns
+    -------
+    cleaned : pandas.DataFrame
+    report : dict
+        ``rows_in``, ``rows_kept``, ``rows_dropped`` by reason (``nan``: at least
+        one NaN; ``inf``: infinite values but no NaN), ``values_replaced`` and
+        the non-finite count per feature.  ``rows_in == rows_kept + sum(rows_dropped)``.
+    """
+    if policy not in NON_FINITE_POLICIES:
+        raise ValueError(f"policy must be one of {NON_FINITE_POLICIES}, got {policy!r}")
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise ValueError(f"feature column(s) not in the data: {missing}")
+    values = frame[features].to_numpy(dtype="float64")
+    is_nan = np.isnan(values)
+    is_inf = np.isinf(values)
+    row_nan = is_nan.any(axis=1)
+    row_inf = is_inf.any(axis=1) & ~row_nan
+    per_feature = {f: int(n) for f, n in zip(features, (is_nan | is_inf).sum(axis=0)) if n}
+    if policy == "drop":
+        cleaned = frame.loc[~(row_nan | row_inf)].reset_index(drop=True)
+        dropped = {"nan": int(row_nan.sum()), "inf": int(row_inf.sum())}
+        replaced = 0
+    else:
+        cleaned = frame.copy()
+        cleaned[features] = np.where(is_nan | is_inf, 0.0, values)
+        dropped = {"nan": 0, "inf": 0}
+        replaced = int((is_nan | is_inf).sum())
+    report = {
+        "policy": policy,
+        "rows_in": int(len(frame)),
+        "rows_kept": int(len(cleaned)),
+        "rows_dropped": dropped,
+        "values_replaced": replaced,
+        "non_finite_per_feature": per_feature,
+    }
+    assert report["rows_in"] == report["rows_kept"] + sum(dropped.values())
+    return cleaned, report
+
+
+def split_train_val_test(frame: pd.DataFrame, test_fraction: float,
+                         val_fraction: float, seed: int,
+                         stratify: str = "family") -> dict[str, pd.DataFrame]:
+    """Stratified train / validation / test split.
+
+    The test set is ``test_fraction`` of all rows (the paper: 0.2).  The
+    validation set is ``val_fraction`` of the *training* part, so it never
+    touches the test rows; the rest is the ``train`` set that models fit on.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    test_fraction, val_fraction : float
+        Each strictly between 0 and 1.
+    seed : int
+        Seed of both splits.
+    stratify : str, default "family"
+        Column whose proportions every part keeps (the family implies the
+        binary label).
+
+    Returns
+    -------
+    dict
+        ``{"train": ..., "val": ..., "test": ...}``, rows in source order.
+    """
+    for name, value in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name} must lie strictly between 0 and 1, got {value}")
+    counts = frame[stratify].value_counts()
+    too_small = counts[counts < 4]
+    if not too_small.empty:
+        raise ValueError(f"cannot stratify on {stratify!r}: these values have fewer than "
+                         f"4 rows: {too_small.to_dict()}")
+    rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed,
+                                  stratify=frame[stratify])
+    train, val = train_test_split(rest, test_size=val_fraction, random_state=seed,
+                                  stratify=rest[stratify])
+    return {name: part.sort_index().reset_index(drop=True)
+            for name, part in (("train", train), ("val", val), ("test", test))}
+
+
+def fit_scaler(train: pd.DataFrame, features: list[str]) -> dict:
+    """Fit a StandardScaler on the training rows' features (and nothing else).
+
+    Returns
+    -------
+    dict
+        ``features``, ``mean``, ``scale`` and ``n_samples_seen`` as plain numbers,
+        so the scaler is saved as JSON and reloaded without pickle.
+    """
+    scaler = StandardScaler().fit(train[features].to_numpy(dtype="float64"))
+    return {"features": list(features),
+            "mean": [float(v) for v in scaler.mean_],
+            "scale": [float(v) for v in scaler.scale_],
+            "n_samples_seen": int(scaler.n_samples_seen_)}
+
+
+def scale(frame: pd.DataFrame, scaler_params: dict) -> np.ndarray:
+    """Apply saved scaler parameters to a frame; returns a float32 matrix.
+
+    Raises
+    ------
+    ValueError
+        If a feature the scaler was fitted on is missing from ``frame``.
+    """
+    features = scaler_params["features"]
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise ValueError(f"the data lack feature(s) the scaler was fitted on: {missing}")
+    values = frame[features].to_numpy(dtype="float64")
+    scaled = (values - np.asarray(scaler_params["mean"])) / np.asarray(scaler_params["scale"])
+    return scaled.astype("float32")
+
+
+def count_cross_duplicates(train: pd.DataFrame, test: pd.DataFrame,
+                           features: list[str]) -> dict:
+    """How many test rows have an exact copy of their features among training rows.
+
+    Returns counts for feature-only copies and for copies that also share the
+    binary label, so a reader sees how much of the test set a model could
+    answer from memory.
+    """
+    train_keys = pd.util.hash_pandas_object(train[features], index=False)
+    test_keys = pd.util.hash_pandas_object(test[features], index=False)
+    in_train = test_keys.isin(set(train_keys))
+    train_labelled = set(zip(train_keys, train["attack"]))
+    same_label = pd.Series([(k, a) in train_labelled
+                            for k, a in zip(test_keys, test["attack"])], index=test.index)
+    return {"test_rows": int(len(test)),
+            "with_feature_copy_in_train": int(in_train.sum()),
+            "with_feature_and_label_copy_in_train": int(same_label.sum()),
+            "by_family": {str(f): int(n) for f, n in
+                          test.loc[in_train.to_numpy(), "family"].value_counts().sort_index().items()}}

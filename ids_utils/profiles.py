@@ -1,0 +1,42 @@
+"""Named parameter sets of a run.
+
+``ci`` is small and fast, for tests and nbval; ``paper`` follows the paper's
+settings.  The committed notebooks' ``parameters`` cells hold the ``ci``
+values (a test checks it), so re-executing them as they are is a ``ci`` run.
+"""
+
+from __future__ import annotations
+
+PROFILES = {
+    "ci": {
+        "profile": "ci",
+        "n_flows": 1_500,
+        "benign_fraction": 0.9,
+        "test_fraction": 0.2,
+        "val_fraction": 0.1,
+        "non_finite_policy": "drop",
+        "seed": 42,
+    },
+    "paper": {
+        "profile": "paper",
+        "n_flows": 100_000,
+        "benign_fraction": 0.9,
+        "test_fraction": 0.2,
+        "val_fraction": 0.1,
+        "non_finite_policy": "drop",
+        "seed": 42,
+    },
+}
+
+
+def get_profile(name: str) -> dict:
+    """A copy of the named profile's parameters.
+
+    Raises
+    ------
+    ValueError
+        If no profile has that name.
+    """
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    return dict(PROFILES[name])
