@@ -386,7 +386,7 @@ def _check_binary_agrees(binary: pd.Series, family: pd.Series, file: Path,
     wrong = observed != expected
     if wrong.any():
         position = int(np.flatnonzero(wrong)[0])
-        raise DataError(file, f"label_binary is {binary.iloc[position]!r} but "
+        raise DataError(file, f"label_binary is {binary.iloc[position]} but "
                               f"label_multiclass is {family.iloc[position]!r}",
                         column="label_binary", line=first_line + position)
 

@@ -1,0 +1,71 @@
+"""Shared fixtures: the real data files, and small generated files of each release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ids_utils import datasets
+from ids_utils.acquire import MIRROR_FILES
+
+PROJECT = Path(__file__).resolve().parent.parent
+MIRROR = PROJECT.parent / "shared" / "data"
+DATA = PROJECT / "data"
+
+
+def _data_file(relative_mirror_path: str) -> Path:
+    """A bundled data file: from data/ when fetched, else from the mirror."""
+    fetched = DATA / MIRROR_FILES[relative_mirror_path][0]
+    if fetched.is_file():
+        return fetched
+    mirrored = MIRROR / relative_mirror_path
+    if mirrored.is_file():
+        return mirrored
+    pytest.fail(f"{relative_mirror_path}: not in {DATA} nor {MIRROR}; run `make data`")
+
+
+@pytest.fixture(scope="session")
+def merged_sample() -> Path:
+    return _data_file("ciciot2023/CICIoT2023_merged_sample.csv")
+
+
+@pytest.fixture(scope="session")
+def original_fixture() -> Path:
+    return _data_file("ciciot2023/CICIoT2023_original_sample.csv")
+
+
+@pytest.fixture(scope="session")
+def kdd_test() -> Path:
+    return _data_file("nsl-kdd/KDDTest+.txt")
+
+
+@pytest.fixture(scope="session")
+def original_rows(original_fixture) -> pd.DataFrame:
+    """The 100 real original-release rows, as read by pandas (raw columns)."""
+    return pd.read_csv(original_fixture)
+
+
+def write_original_parts(folder: Path, rows: pd.DataFrame, n_files: int, rows_per_file: int,
+                         seed: int = 0) -> list[Path]:
+    """Write part files of the original release: real feature rows, labels drawn at random.
+
+    The labels are assigned so every family occurs; this tests mechanics
+    (streaming, stratification), not results.
+    """
+    rng = np.random.default_rng(seed)
+    labels = list(datasets.FINE_LABEL_FAMILY)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n_files):
+        part = rows.sample(rows_per_file, replace=True, random_state=seed + i).copy()
+        benign = rng.random(rows_per_file) < 0.5
+        part["label"] = np.where(benign, "BenignTraffic",
+                                 rng.choice(labels[1:], size=rows_per_file))
+        part = part[[*datasets.ORIGINAL_FEATURES, "label"]]
+        path = folder / f"part-{i:05d}-test-c000.csv"
+        part.to_csv(path, index=False)
+        paths.append(path)
+    return paths

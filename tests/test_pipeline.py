@@ -1,0 +1,72 @@
+"""Profiles, notebook parameters, and determinism of whole pipeline runs."""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+
+from ids_utils import pipeline
+from ids_utils.artifacts import read_json
+from ids_utils.profiles import PROFILES, get_profile
+
+PATH_PARAMETERS = {"data_dir": "../data", "run_dir": "../runs/ci", "source": "auto"}
+
+
+def _parameters(notebook_path) -> dict:
+    notebook = nbformat.read(notebook_path, as_version=4)
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{notebook_path.name}: needs exactly one 'parameters' cell"
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        assert isinstance(node, ast.Assign), f"{notebook_path.name}: only assignments"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+@pytest.mark.parametrize("path", pipeline.notebook_paths(), ids=lambda p: p.name)
+def test_committed_notebooks_default_to_the_ci_profile(path):
+    assert _parameters(path) == {**PROFILES["ci"], **PATH_PARAMETERS}
+
+
+def test_profiles_share_their_keys():
+    assert set(PROFILES["ci"]) == set(PROFILES["paper"])
+    assert PROFILES["paper"]["n_flows"] == 100_000 and PROFILES["paper"]["benign_fraction"] == 0.9
+    with pytest.raises(ValueError, match="unknown profile"):
+        get_profile("nope")
+
+
+def test_source_prefers_the_original_release(tmp_path):
+    (tmp_path / "ciciot2023" / "merged").mkdir(parents=True)
+    (tmp_path / "ciciot2023" / "merged" / "m.csv").write_text("x\n")
+    assert pipeline.resolve_source(tmp_path).name == "merged"
+    (tmp_path / "ciciot2023" / "original").mkdir()
+    (tmp_path / "ciciot2023" / "original" / "part-00000.csv").write_text("x\n")
+    assert pipeline.resolve_source(tmp_path).name == "original"
+
+
+@pytest.fixture(scope="module")
+def two_ci_runs(tmp_path_factory):
+    runs = [tmp_path_factory.mktemp(f"run{i}") for i in range(2)]
+    for run in runs:
+        pipeline.run_pipeline("ci", run_dir=run)
+    return runs
+
+
+def test_same_seed_gives_byte_identical_split_files(two_ci_runs):
+    first, second = (run / "artifacts" for run in two_ci_runs)
+    for name in ("flows.parquet", "train.parquet", "val.parquet", "test.parquet",
+                 "scaler.json", "data_report.json", "preprocessing_report.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_row_accounting_adds_up(two_ci_runs):
+    artifacts = two_ci_runs[0] / "artifacts"
+    data = read_json(artifacts / "data_report.json")
+    prep = read_json(artifacts / "preprocessing_report.json")
+    cleaning = prep["cleaning"]
+    assert cleaning["rows_in"] == data["sample"]["achieved"]["total"]
+    assert cleaning["rows_in"] == cleaning["rows_kept"] + sum(cleaning["rows_dropped"].values())
+    assert cleaning["rows_kept"] == sum(part["flows"] for part in prep["split"].values())
+    assert data["sample"]["requested"]["total"] == PROFILES["ci"]["n_flows"]

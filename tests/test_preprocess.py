@@ -1,0 +1,87 @@
+"""Row accounting, the split, and a scaler that sees training rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ids_utils import datasets, preprocess
+
+
+@pytest.fixture(scope="module")
+def flows(merged_sample):
+    return datasets.read_flows(merged_sample)
+
+
+FEATURES = list(datasets.MERGED_FEATURES)
+
+
+def test_drop_policy_accounts_for_every_row(flows):
+    dirty = flows.head(100).copy()
+    dirty.loc[[1, 2], "Rate"] = np.nan
+    dirty.loc[[2, 3, 4], "IAT"] = np.inf  # row 2 has both: counted once, as NaN
+    cleaned, report = preprocess.clean_non_finite(dirty, FEATURES, "drop")
+    assert report["rows_dropped"] == {"nan": 2, "inf": 2}
+    assert report["rows_kept"] == len(cleaned) == 96
+    assert report["rows_in"] == report["rows_kept"] + sum(report["rows_dropped"].values())
+    assert report["non_finite_per_feature"] == {"Rate": 2, "IAT": 3}
+
+
+def test_zero_policy_keeps_rows_and_counts_values(flows):
+    dirty = flows.head(10).copy()
+    dirty.loc[0, "Rate"] = -np.inf
+    cleaned, report = preprocess.clean_non_finite(dirty, FEATURES, "zero")
+    assert len(cleaned) == 10 and report["values_replaced"] == 1
+    assert cleaned.loc[0, "Rate"] == 0.0 and np.isfinite(cleaned[FEATURES].to_numpy()).all()
+
+
+def test_unknown_policy(flows):
+    with pytest.raises(ValueError, match="policy"):
+        preprocess.clean_non_finite(flows, FEATURES, "impute")
+
+
+def test_split_is_disjoint_complete_and_stratified(flows):
+    parts = preprocess.split_train_val_test(flows, 0.2, 0.1, seed=0)
+    keys = {name: set(part["source_line"]) for name, part in parts.items()}
+    assert not (keys["train"] & keys["test"]) and not (keys["val"] & keys["test"])
+    assert not (keys["train"] & keys["val"])
+    assert sum(map(len, keys.values())) == len(flows)
+    assert abs(len(parts["test"]) - 0.2 * len(flows)) <= 1
+    for part in parts.values():
+        share = part["family"].value_counts(normalize=True)
+        overall = flows["family"].value_counts(normalize=True)
+        assert (share - overall).abs().max() < 0.01
+
+
+def test_split_refuses_tiny_strata(flows):
+    tiny = pd.concat([flows[flows["family"] == "Benign"].head(50),
+                      flows[flows["family"] == "DDoS"].head(2)])
+    with pytest.raises(ValueError, match="fewer than 4 rows"):
+        preprocess.split_train_val_test(tiny, 0.2, 0.1, seed=0)
+
+
+def test_scaler_depends_on_training_rows_only(flows):
+    parts = preprocess.split_train_val_test(flows, 0.2, 0.1, seed=0)
+    scaler = preprocess.fit_scaler(parts["train"], FEATURES)
+    poisoned_test = parts["test"].assign(Rate=1e12)
+    assert scaler == preprocess.fit_scaler(parts["train"], FEATURES)
+    scaled_train = preprocess.scale(parts["train"], scaler)
+    assert np.abs(scaled_train.mean(axis=0)).max() < 1e-4
+    assert preprocess.scale(poisoned_test, scaler)[:, FEATURES.index("Rate")].min() > 1e3
+    assert scaler["n_samples_seen"] == len(parts["train"])
+
+
+def test_scale_names_missing_features(flows):
+    scaler = preprocess.fit_scaler(flows, FEATURES)
+    with pytest.raises(ValueError, match="IAT"):
+        preprocess.scale(flows.drop(columns=["IAT"]), scaler)
+
+
+def test_cross_duplicates_are_counted(flows):
+    train = flows.iloc[:100]
+    test = pd.concat([flows.iloc[100:110], train.iloc[[0, 1]].assign(attack=1 - train.iloc[[0, 1]]["attack"]),
+                      train.iloc[[2]]])
+    counts = preprocess.count_cross_duplicates(train, test, FEATURES)
+    assert counts["with_feature_copy_in_train"] >= 3
+    assert counts["with_feature_copy_in_train"] - counts["with_feature_and_label_copy_in_train"] >= 2

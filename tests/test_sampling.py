@@ -1,0 +1,75 @@
+"""The paper's sampler: sizes, ratio, stratification, determinism, bounded memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from ids_utils import datasets
+from ids_utils.sampling import achievable_sizes, allocate, requested_sizes, sample_paper
+
+from .conftest import write_original_parts
+
+
+def test_requested_sizes_follow_the_ratio():
+    assert requested_sizes(100_000, 0.9) == (90_000, 10_000)
+    with pytest.raises(ValueError, match="benign_fraction"):
+        requested_sizes(100, 1.0)
+
+
+def test_achievable_sizes_keep_the_ratio_when_benign_is_short():
+    assert achievable_sizes(100_000, 0.9, 1_700, 14_664) == (1_699, 189)
+    assert achievable_sizes(1_500, 0.9, 1_700, 14_664) == (1_350, 150)
+    assert achievable_sizes(100, 0.5, 1_000, 20) == (20, 20)
+
+
+def test_allocate_is_proportional_exact_and_capped():
+    assert allocate(10, {"a": 50, "b": 30, "c": 20}) == {"a": 5, "b": 3, "c": 2}
+    shares = allocate(7, {"a": 1, "b": 100, "c": 100})
+    assert sum(shares.values()) == 7 and shares["a"] <= 1
+    with pytest.raises(ValueError):
+        allocate(10, {"a": 3})
+
+
+def test_sample_from_the_bundled_source_reports_the_shortfall(merged_sample):
+    sample, report = sample_paper(datasets.iter_flow_chunks(merged_sample), 100_000, 0.9, seed=1)
+    assert report.requested == {"total": 100_000, "benign": 90_000, "attack": 10_000}
+    assert report.achieved == {"total": 1_888, "benign": 1_699, "attack": 189}
+    assert len(sample) == 1_888 and (sample["attack"] == 0).sum() == 1_699
+    assert "benign flows limit the sample to 1,888" in report.shortfall
+    # nine attack families of the merged sample, in proportion (Uploading is the small one)
+    attack_families = {k: v for k, v in report.family_counts.items() if k != "Benign"}
+    assert len(attack_families) == 9 and attack_families["Uploading"] < attack_families["DDoS"]
+    assert not sample.duplicated(["source_file", "source_line"]).any()
+
+
+def test_sample_within_means_has_no_shortfall(merged_sample):
+    sample, report = sample_paper(datasets.iter_flow_chunks(merged_sample), 1_500, 0.9, seed=1)
+    assert report.shortfall is None and len(sample) == 1_500
+
+
+def test_same_seed_same_sample_other_seed_other_sample(merged_sample):
+    def draw(seed, chunksize):
+        return sample_paper(datasets.iter_flow_chunks(merged_sample, chunksize=chunksize),
+                            1_000, 0.9, seed=seed)[0]
+    a, b, c = draw(3, 4_000), draw(3, 4_000), draw(4, 4_000)
+    assert a.equals(b)
+    assert not a["source_line"].equals(c["source_line"])
+
+
+def test_streaming_sample_over_many_parts_has_bounded_memory(tmp_path, original_rows):
+    write_original_parts(tmp_path, original_rows, n_files=60, rows_per_file=200)
+    chunksize = 100
+    sample, report = sample_paper(datasets.iter_flow_chunks(tmp_path, chunksize=chunksize),
+                                  n_flows=200, benign_fraction=0.9, seed=0)
+    assert report.rows_read == 12_000 and len(sample) == 200
+    assert report.achieved == {"total": 200, "benign": 180, "attack": 20}
+    n_families = len(report.source_family_counts)
+    bound = chunksize + 180 + (n_families - 1) * 20
+    assert report.peak_rows_held <= bound < report.rows_read / 10
+    assert set(sample["source_file"]) > {"part-00000-test-c000.csv"}  # drawn across files
+
+
+def test_sample_needs_both_classes(merged_sample):
+    benign_only = (chunk[chunk["attack"] == 0] for chunk in datasets.iter_flow_chunks(merged_sample))
+    with pytest.raises(ValueError, match="needs both"):
+        sample_paper(benign_only, 100, 0.9, seed=0)
