@@ -31,7 +31,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: venv
 	$(RUN) fetch-data
 
-unit: venv
+unit: data
 	$(PY) -m pytest tests
 
 nbval: data
