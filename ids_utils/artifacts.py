@@ -16,6 +16,13 @@ def artifacts_dir(run_dir: str | Path) -> Path:
     return path
 
 
+def seed_dir(run_dir: str | Path, seed: int) -> Path:
+    """The folder of one seed's split, scaler, model and history: ``artifacts/seed-<seed>``."""
+    path = artifacts_dir(run_dir) / f"seed-{seed}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def write_json(path: str | Path, data) -> Path:
     """Write JSON with sorted keys and a trailing newline (stable diffs)."""
     path = Path(path)
@@ -58,3 +65,23 @@ def _plain(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def load_scaled_split(run_dir: str | Path, seed: int, part: str):
+    """One part of one seed's split, scaled with that seed's training-only scaler.
+
+    Returns
+    -------
+    x : numpy.ndarray of float32
+    y : numpy.ndarray of float32 (1 for an attack)
+    frame : pandas.DataFrame
+        The unscaled rows, with labels and source columns.
+    """
+    from .preprocess import scale
+
+    if part not in ("train", "val", "test"):
+        raise ValueError(f"part must be train, val or test, got {part!r}")
+    folder = Path(run_dir) / "artifacts" / f"seed-{seed}"
+    frame = read_parquet(folder / f"{part}.parquet")
+    scaler = read_json(folder / "scaler.json")
+    return scale(frame, scaler), frame["attack"].to_numpy(dtype="float32"), frame

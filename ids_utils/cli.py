@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import acquire, datasets
 from .audit import SourceSummary
+from .models import DetectorFileError
 from .pipeline import (DEFAULT_DATA_DIR, PROJECT_ROOT, PipelineError, build_book,
                        refresh_notebooks, run_pipeline)
 from .profiles import PROFILES
@@ -25,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (datasets.DataError, acquire.AcquireError, PipelineError, ValueError,
-            FileNotFoundError) as exc:
+    except (datasets.DataError, acquire.AcquireError, DetectorFileError, PipelineError,
+            ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -64,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     pipe.add_argument("--source", default="auto",
                       help="CICIoT2023 folder or file (default: the best under --data-dir)")
     pipe.set_defaults(func=_pipeline)
+
+    score = commands.add_parser("score", help="score the flows of a CSV with a saved model")
+    score.add_argument("--model", type=Path, required=True, help="a .keras detector")
+    score.add_argument("--input", type=Path, required=True, help="a CICIoT2023 CSV file")
+    score.add_argument("--output", type=Path, default=None,
+                       help="write per-flow probability and prediction to this CSV")
+    score.set_defaults(func=_score)
 
     refresh = commands.add_parser("refresh-notebooks",
                                   help="re-execute the committed notebooks in place (ci)")
@@ -155,6 +163,20 @@ def _pipeline(args) -> int:
 
 def _build_book(args) -> int:
     print(build_book(args.run_dir, strict=args.strict, output_dir=args.output))
+    return 0
+
+
+def _score(args) -> int:
+    from .scoring import score_file
+
+    scores, metrics = score_file(args.model, args.input)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        scores.to_csv(args.output, index=False)
+    if metrics is not None:
+        print(json.dumps(metrics, indent=2))
+    elif args.output is None:
+        scores.to_csv(sys.stdout, index=False)
     return 0
 
 

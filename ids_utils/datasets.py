@@ -192,7 +192,8 @@ def read_header(path: str | Path) -> list[str]:
         raise DataError(path, f"not a readable CSV file ({exc})") from None
 
 
-def detect_release(columns: Iterable[str], path: str | Path) -> Release:
+def detect_release(columns: Iterable[str], path: str | Path,
+                   labels_required: bool = True) -> Release:
     """Tell which CICIoT2023 release a header belongs to.
 
     Parameters
@@ -201,11 +202,14 @@ def detect_release(columns: Iterable[str], path: str | Path) -> Release:
         The header of the file.
     path : str or Path
         The file, named in error messages.
+    labels_required : bool, default True
+        When False, a header with a release's features and none of its label
+        columns is accepted too (flows to score), as that release without labels.
 
     Returns
     -------
     Release
-        ``ORIGINAL`` or ``MERGED``.
+        ``ORIGINAL`` or ``MERGED`` (or an unlabelled copy of one).
 
     Raises
     ------
@@ -215,6 +219,9 @@ def detect_release(columns: Iterable[str], path: str | Path) -> Release:
     """
     columns = list(columns)
     present = set(columns) - set(KNOWN_EXTRA_COLUMNS)
+    candidates = list(RELEASES)
+    if not labels_required:
+        candidates += [unlabelled(r) for r in RELEASES]
 
     def mismatch(release):
         missing = [c for c in release.columns if c not in present]
@@ -222,8 +229,7 @@ def detect_release(columns: Iterable[str], path: str | Path) -> Release:
                    and c not in KNOWN_EXTRA_COLUMNS]
         return missing, unknown
 
-    scored = sorted(RELEASES, key=lambda r: sum(map(len, mismatch(r))))
-    best = scored[0]
+    best = min(candidates, key=lambda r: sum(map(len, mismatch(r))))
     missing, unknown = mismatch(best)
     if not missing and not unknown:
         return best
@@ -235,6 +241,11 @@ def detect_release(columns: Iterable[str], path: str | Path) -> Release:
     raise DataError(path, f"header matches no CICIoT2023 release (closest: {best.name}; "
                           + "; ".join(parts) + ")",
                     column=(missing or unknown)[0])
+
+
+def unlabelled(release: Release) -> Release:
+    """The same release without its label columns (flows to be scored)."""
+    return Release(f"{release.name} (unlabelled)", release.features, ())
 
 
 def list_csv_files(path: str | Path) -> list[Path]:
@@ -256,8 +267,10 @@ def list_csv_files(path: str | Path) -> list[Path]:
     return files
 
 
-def detect_source(path: str | Path) -> tuple[Release, list[Path]]:
+def detect_source(path: str | Path, labels_required: bool = True) -> tuple[Release, list[Path]]:
     """Detect the one release that all CSV files under ``path`` share.
+
+    ``labels_required`` is passed to :func:`detect_release`.
 
     Raises
     ------
@@ -265,9 +278,9 @@ def detect_source(path: str | Path) -> tuple[Release, list[Path]]:
         If a file is unreadable, or files of different releases are mixed.
     """
     files = list_csv_files(path)
-    first_release = detect_release(read_header(files[0]), files[0])
+    first_release = detect_release(read_header(files[0]), files[0], labels_required)
     for other in files[1:]:
-        release = detect_release(read_header(other), other)
+        release = detect_release(read_header(other), other, labels_required)
         if release != first_release:
             raise DataError(other, f"is {release.name} but {files[0].name} is "
                                    f"{first_release.name}: releases cannot be mixed "
@@ -279,7 +292,8 @@ def detect_source(path: str | Path) -> tuple[Release, list[Path]]:
 # Reading CICIoT2023
 # --------------------------------------------------------------------------
 
-def iter_flow_chunks(path: str | Path, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
+def iter_flow_chunks(path: str | Path, chunksize: int = 200_000,
+                     labels_required: bool = True) -> Iterator[pd.DataFrame]:
     """Read a CICIoT2023 file or folder chunk by chunk, in the standard layout.
 
     Memory stays bounded by one chunk whatever the size of the source: the full
@@ -291,6 +305,9 @@ def iter_flow_chunks(path: str | Path, chunksize: int = 200_000) -> Iterator[pd.
         A CSV file or a folder of CSV files of a single release.
     chunksize : int, default 200_000
         Rows per chunk.
+    labels_required : bool, default True
+        When False, files without label columns are read too; their
+        ``fine_label``, ``family`` and ``attack`` are missing.
 
     Yields
     ------
@@ -299,17 +316,17 @@ def iter_flow_chunks(path: str | Path, chunksize: int = 200_000) -> Iterator[pd.
     """
     if chunksize < 1:
         raise ValueError(f"chunksize must be positive, got {chunksize}")
-    release, files = detect_source(path)
+    release, files = detect_source(path, labels_required)
     for file in files:
         yield from _iter_file_chunks(file, release, chunksize)
 
 
-def read_flows(path: str | Path) -> pd.DataFrame:
+def read_flows(path: str | Path, labels_required: bool = True) -> pd.DataFrame:
     """Read a whole CICIoT2023 file or folder into memory (small sources only).
 
-    See :func:`iter_flow_chunks` for the layout and the errors.
+    See :func:`iter_flow_chunks` for the layout, the options and the errors.
     """
-    chunks = list(iter_flow_chunks(path))
+    chunks = list(iter_flow_chunks(path, labels_required=labels_required))
     frame = pd.concat(chunks, ignore_index=True)
     if frame.empty:
         raise DataError(path, "no data rows")
@@ -337,7 +354,10 @@ def _standardise(raw: pd.DataFrame, release: Release, file: Path,
                  first_line: int) -> pd.DataFrame:
     features = pd.DataFrame({name: _numeric_column(raw[name], file, name, first_line)
                              for name in release.features})
-    if release is ORIGINAL:
+    if not release.label_columns:
+        fine = pd.Series(pd.NA, index=raw.index, dtype="string")
+        family = fine
+    elif release.label_columns == ORIGINAL.label_columns:
         fine = raw["label"].astype("string")
         _check_known(fine, FINE_LABEL_FAMILY, file, "label", first_line)
         family = fine.map(FINE_LABEL_FAMILY)
@@ -349,7 +369,8 @@ def _standardise(raw: pd.DataFrame, release: Release, file: Path,
         _check_binary_agrees(raw["label_binary"], family, file, first_line)
     features["fine_label"] = fine
     features["family"] = family.astype("string")
-    features["attack"] = (family != BENIGN_FAMILY).astype("int8")
+    features["attack"] = ((family != BENIGN_FAMILY).astype("int8") if release.label_columns
+                          else pd.Series(pd.NA, index=raw.index, dtype="Int8"))
     features["source_file"] = file.name
     features["source_line"] = np.arange(first_line, first_line + len(raw), dtype="int64")
     return features.reset_index(drop=True)
@@ -401,17 +422,9 @@ def model_features(release: Release) -> list[str]:
     All 39 for the merged release; for the original release, the 43 that remain
     after :data:`ORIGINAL_DROPPED_FEATURES`.
     """
-    if release is ORIGINAL:
+    if release.features == ORIGINAL.features:
         return [f for f in release.features if f not in ORIGINAL_DROPPED_FEATURES]
     return list(release.features)
-
-
-def release_of(frame: pd.DataFrame) -> Release:
-    """The release whose features a standard-layout frame carries."""
-    for release in RELEASES:
-        if all(f in frame.columns for f in release.features):
-            return release
-    raise ValueError("the frame carries the features of no known release")
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
-#: Keep TensorFlow's oneDNN and absl start-up lines out of the executed notebooks.
+#: Environment of the notebook kernels: TensorFlow quiet and without oneDNN's
+#: reordered kernels (see ``ids_utils/__init__.py``), string hashing seeded.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
              "PYTHONHASHSEED": "0"}
 

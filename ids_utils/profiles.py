@@ -12,19 +12,33 @@ PROFILES = {
         "profile": "ci",
         "n_flows": 1_500,
         "benign_fraction": 0.9,
+        "sample_seed": 42,
         "test_fraction": 0.2,
         "val_fraction": 0.1,
         "non_finite_policy": "drop",
-        "seed": 42,
+        "seeds": [42],
+        "epochs": 10,
+        "batch_size": 32,
+        "learning_rate": 0.001,
+        "threshold": 0.5,
+        "speed_rows": 2_000,
+        "speed_epochs": 1,
     },
     "paper": {
         "profile": "paper",
         "n_flows": 100_000,
         "benign_fraction": 0.9,
+        "sample_seed": 42,
         "test_fraction": 0.2,
         "val_fraction": 0.1,
         "non_finite_policy": "drop",
-        "seed": 42,
+        "seeds": [42, 43, 44, 45, 46],
+        "epochs": 20,
+        "batch_size": 32,
+        "learning_rate": 0.001,
+        "threshold": 0.5,
+        "speed_rows": 80_000,
+        "speed_epochs": 2,
     },
 }
 
@@ -39,4 +53,5 @@ def get_profile(name: str) -> dict:
     """
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    return dict(PROFILES[name])
+    return {key: (list(value) if isinstance(value, list) else value)
+            for key, value in PROFILES[name].items()}

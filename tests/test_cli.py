@@ -81,3 +81,57 @@ def test_unknown_profile_is_an_argument_error():
     result = run("pipeline", "--profile", "huge")
     assert result.returncode == 2 and "invalid choice" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- score ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def detector_path(tmp_path_factory, merged_sample):
+    """A detector trained briefly on the bundled merged sample (mechanics, not results)."""
+    from ids_utils import datasets, models, preprocess, training
+
+    flows = datasets.read_flows(merged_sample).sample(600, random_state=0)
+    features = list(datasets.MERGED_FEATURES)
+    scaler = preprocess.fit_scaler(flows, features)
+    x, y = preprocess.scale(flows, scaler), flows["attack"].to_numpy("float32")
+    model, _ = training.train_cnn_lstm(x[:500], y[:500], x[500:], y[500:], seed=0, epochs=1,
+                                       verbose=0)
+    path = tmp_path_factory.mktemp("model") / "detector.keras"
+    return models.save_detector(model, path, features, scaler)
+
+
+def test_score_prints_metrics_and_writes_scores(tmp_path, detector_path, merged_sample):
+    output = tmp_path / "scores.csv"
+    result = run("score", "--model", detector_path, "--input", merged_sample, "--output", output)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["n"] == 16_364 and 0.0 <= metrics["accuracy"] <= 1.0
+    scores = pd.read_csv(output)
+    assert len(scores) == 16_364
+    assert {"source_line", "probability", "prediction", "attack", "family"} <= set(scores.columns)
+    assert ((scores["probability"] >= 0.5) == (scores["prediction"] == 1)).all()
+    recomputed = (scores["prediction"] == scores["attack"]).mean()
+    assert recomputed == pytest.approx(metrics["accuracy"])
+
+
+def test_score_unlabelled_flows_prints_scores(tmp_path, detector_path, merged_sample):
+    unlabelled = tmp_path / "unlabelled.csv"
+    pd.read_csv(merged_sample, nrows=5).drop(columns=["label_multiclass", "label_binary"])\
+        .to_csv(unlabelled, index=False)
+    result = run("score", "--model", detector_path, "--input", unlabelled)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "source_line,probability,prediction"
+    assert len(result.stdout.splitlines()) == 6
+
+
+def test_score_names_missing_features(detector_path, original_fixture):
+    assert_clean_failure(run("score", "--model", detector_path, "--input", original_fixture),
+                         "CICIoT2023_original_sample.csv", "Time_To_Live", "IGMP",
+                         "ciciot2023-original")
+
+
+def test_score_refuses_a_pickle(tmp_path, merged_sample):
+    fake = tmp_path / "model.pkl"
+    fake.write_bytes(b"\x80\x04\x95\x00")
+    assert_clean_failure(run("score", "--model", fake, "--input", merged_sample),
+                         "not a Keras archive")

@@ -56,8 +56,10 @@ def two_ci_runs(tmp_path_factory):
 
 def test_same_seed_gives_byte_identical_split_files(two_ci_runs):
     first, second = (run / "artifacts" for run in two_ci_runs)
-    for name in ("flows.parquet", "train.parquet", "val.parquet", "test.parquet",
-                 "scaler.json", "data_report.json", "preprocessing_report.json"):
+    seed = f"seed-{PROFILES['ci']['seeds'][0]}"
+    for name in ("flows.parquet", f"{seed}/train.parquet", f"{seed}/val.parquet",
+                 f"{seed}/test.parquet", f"{seed}/scaler.json", "data_report.json",
+                 "preprocessing_report.json"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
@@ -68,5 +70,37 @@ def test_row_accounting_adds_up(two_ci_runs):
     cleaning = prep["cleaning"]
     assert cleaning["rows_in"] == data["sample"]["achieved"]["total"]
     assert cleaning["rows_in"] == cleaning["rows_kept"] + sum(cleaning["rows_dropped"].values())
-    assert cleaning["rows_kept"] == sum(part["flows"] for part in prep["split"].values())
+    for report in prep["per_seed"].values():
+        assert cleaning["rows_kept"] == sum(part["flows"] for part in report["split"].values())
     assert data["sample"]["requested"]["total"] == PROFILES["ci"]["n_flows"]
+
+
+def test_same_seed_gives_the_same_metrics_bit_for_bit(two_ci_runs):
+    first, second = (run / "artifacts" for run in two_ci_runs)
+    assert (first / "metrics.json").read_bytes() == (second / "metrics.json").read_bytes()
+    assert (first / "predictions.parquet").read_bytes() == \
+        (second / "predictions.parquet").read_bytes()
+
+
+def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
+    import pandas as pd
+
+    from ids_utils.evaluation import metrics_by_seed
+
+    artifacts = two_ci_runs[0] / "artifacts"
+    saved = read_json(artifacts / "metrics.json")
+    predictions = pd.read_parquet(artifacts / "predictions.parquet")
+    recomputed = metrics_by_seed(predictions, saved["threshold"])
+    for seed, row in recomputed.iterrows():
+        for name, value in row.items():
+            assert saved["per_seed"][str(seed)][name] == pytest.approx(value, abs=1e-12), name
+    assert len(predictions) == sum(m["n"] for m in saved["per_seed"].values())
+
+
+def test_the_saved_model_is_the_papers(two_ci_runs):
+    from ids_utils.models import load_detector, trainable_parameters
+
+    seed = PROFILES["ci"]["seeds"][0]
+    detector = load_detector(two_ci_runs[0] / "artifacts" / f"seed-{seed}" / "model.keras")
+    assert trainable_parameters(detector.model) == 37_921
+    assert detector.threshold == PROFILES["ci"]["threshold"]

@@ -1,0 +1,129 @@
+"""Metrics of Table 1 and Table 2, their spread over seeds, and the paper's arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score
+
+from .paper import TABLE1_METRICS
+
+
+def metrics_from_confusion(tn: int, fp: int, fn: int, tp: int) -> dict[str, float]:
+    """Accuracy, precision, recall, F1, false positive and detection rates from the four cells.
+
+    A ratio whose denominator is zero is 0 (scikit-learn's ``zero_division=0``):
+    a model that flags nothing has precision 0, not an undefined value that a
+    mean over seeds would silently skip.
+    """
+    total = tn + fp + fn + tp
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    if total == 0:
+        raise ValueError("the confusion matrix is empty")
+    return {"accuracy": (tp + tn) / total,
+            "precision": precision, "recall": recall, "f1": f1,
+            "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
+            "detection_rate": recall}
+
+
+def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, float]:
+    """Every Table 1 metric and the Table 2 cells, at a decision threshold.
+
+    Parameters
+    ----------
+    y_true : array-like of {0, 1}
+        1 for an attack.
+    probability : array-like of float
+        The model's attack probability per flow.
+    threshold : float, default 0.5
+        A flow is called an attack when its probability is at least this (the
+        paper's rule, Section 3.3).
+
+    Returns
+    -------
+    dict
+        The metrics of :data:`ids_utils.paper.TABLE1_METRICS`, then ``tn``,
+        ``fp``, ``fn``, ``tp`` and ``n``.
+    """
+    y_true = np.asarray(y_true).astype(int).ravel()
+    probability = np.asarray(probability, dtype="float64").ravel()
+    if y_true.shape != probability.shape:
+        raise ValueError(f"y_true has {y_true.size} values but probability {probability.size}")
+    if not set(np.unique(y_true)) <= {0, 1}:
+        raise ValueError("y_true must hold only 0 and 1")
+    if not np.isfinite(probability).all():
+        raise ValueError("probability holds NaN or infinite values")
+    predicted = (probability >= threshold).astype(int)
+    tn, fp, fn, tp = (int(v) for v in confusion_matrix(y_true, predicted, labels=[0, 1]).ravel())
+    both_classes = len(np.unique(y_true)) == 2
+    result = metrics_from_confusion(tn, fp, fn, tp)
+    result["roc_auc"] = roc_auc_score(y_true, probability) if both_classes else float("nan")
+    result["average_precision"] = (average_precision_score(y_true, probability)
+                                   if both_classes else float("nan"))
+    ordered = {name: float(result[name]) for name in TABLE1_METRICS}
+    return {**ordered, "tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": int(y_true.size)}
+
+
+def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, standard deviation and a t-based confidence interval of each column.
+
+    Parameters
+    ----------
+    per_seed : pandas.DataFrame
+        One row per seed, one column per metric.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the metrics; columns ``mean``, ``std``, ``ci_low``, ``ci_high``,
+        ``n_seeds``.  With a single seed the spread is unknown (NaN).
+    """
+    n = len(per_seed)
+    if n == 0:
+        raise ValueError("no seeds to summarise")
+    mean = per_seed.mean()
+    std = per_seed.std(ddof=1) if n > 1 else mean * np.nan
+    half = (stats.t.ppf(0.5 + confidence / 2, df=n - 1) * std / np.sqrt(n)
+            if n > 1 else mean * np.nan)
+    return pd.DataFrame({"mean": mean, "std": std, "ci_low": mean - half,
+                         "ci_high": mean + half, "n_seeds": n})
+
+
+
+def verdict(paper_value: float, low: float, high: float, tolerance: float = 0.0) -> str:
+    """Where the paper's value falls against our interval.
+
+    ``within`` when ``low - tolerance <= paper_value <= high + tolerance``;
+    otherwise ``paper higher`` or ``paper lower``.  A NaN interval (one seed)
+    gives ``no interval``.
+    """
+    if np.isnan(low) or np.isnan(high):
+        return "no interval (one seed)"
+    if low - tolerance <= paper_value <= high + tolerance:
+        return "within our interval"
+    return "paper higher" if paper_value > high else "paper lower"
+
+
+def predictions_frame(seed: int, test: pd.DataFrame, probability: np.ndarray,
+                      threshold: float) -> pd.DataFrame:
+    """Per test flow: seed, source, probability, prediction, label and family."""
+    return pd.DataFrame({
+        "seed": np.full(len(test), seed, dtype="int64"),
+        "source_file": test["source_file"].to_numpy(),
+        "source_line": test["source_line"].to_numpy(),
+        "probability": np.asarray(probability, dtype="float64"),
+        "prediction": (np.asarray(probability) >= threshold).astype("int8"),
+        "attack": test["attack"].to_numpy(dtype="int8"),
+        "family": test["family"].to_numpy(),
+    })
+
+
+def metrics_by_seed(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Table 1 metrics and Table 2 cells per seed, recomputed from a predictions frame."""
+    rows = {seed: binary_metrics(part["attack"], part["probability"], threshold)
+            for seed, part in predictions.groupby("seed")}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")

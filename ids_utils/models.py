@@ -1,0 +1,155 @@
+"""The paper's CNN-LSTM (Section 3.3), and saving / loading it as a self-contained detector.
+
+A *detector* is a native Keras archive (``.keras``, a zip file) with one extra
+entry, ``ids_detector.json``: the feature list, the scaler's parameters and the
+decision threshold.  Scoring a CSV needs that file and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DETECTOR_ENTRY = "ids_detector.json"
+FORMAT_VERSION = 1
+
+
+def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = False,
+                   jit_compile: bool | str = "auto", steps_per_execution: int = 1):
+    """The paper's CNN-LSTM, compiled with Adam and binary cross-entropy.
+
+    (n_features,) -> reshape (n_features, 1) -> Conv1D(32, 3, same, ReLU)
+    -> LSTM(64, sequences, ReLU) -> LSTM(32, ReLU) -> Dense(16, ReLU)
+    -> Dropout(0.5) -> Dense(1, sigmoid).  37,921 trainable parameters for any
+    number of features (the convolution shares its weights along the sequence).
+
+    Parameters
+    ----------
+    n_features : int
+        Features per flow (39 for the merged release, 43 for the original).
+    learning_rate : float, default 1e-3
+        Adam's learning rate; the paper gives none, so Keras' default.
+    unroll : bool, default False
+        Unroll the LSTM loops.  The same mathematics, often faster on CPU for
+        sequences this short; see the training-speed benchmark.
+    jit_compile : bool or "auto", default "auto"
+        XLA compilation of the training step (Keras' ``compile`` argument).
+    steps_per_execution : int, default 1
+        Batches run per call into TensorFlow (Keras' ``compile`` argument): less
+        Python overhead per batch, the same updates in the same order.
+    """
+    import keras
+    from keras import layers
+
+    if n_features < 3:
+        raise ValueError(f"n_features must be at least 3 (the kernel size), got {n_features}")
+    inputs = keras.Input(shape=(n_features,), name="flow")
+    x = layers.Reshape((n_features, 1), name="as_sequence")(inputs)
+    x = layers.Conv1D(32, 3, padding="same", activation="relu", name="conv")(x)
+    x = layers.LSTM(64, return_sequences=True, activation="relu", unroll=unroll,
+                    name="lstm_64")(x)
+    x = layers.LSTM(32, activation="relu", unroll=unroll, name="lstm_32")(x)
+    x = layers.Dense(16, activation="relu", name="dense_16")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="attack_probability")(x)
+    model = keras.Model(inputs, outputs, name="cnn_lstm")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit_compile,
+                  steps_per_execution=steps_per_execution)
+    return model
+
+
+def trainable_parameters(model) -> int:
+    """Number of trainable parameters of a Keras model."""
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def layer_table(model):
+    """One row per layer: name, type, output shape, trainable parameters (a DataFrame)."""
+    import pandas as pd
+
+    rows = [{"layer": layer.name, "type": type(layer).__name__,
+             "output_shape": str(tuple(layer.output.shape)).replace("None", "batch"),
+             "parameters": int(sum(np.prod(w.shape) for w in layer.trainable_weights))}
+            for layer in model.layers]
+    return pd.DataFrame(rows)
+
+
+class DetectorFileError(ValueError):
+    """A file that is not a detector saved by :func:`save_detector`."""
+
+
+@dataclass
+class Detector:
+    """A loaded detector: the Keras model and what scoring needs."""
+
+    model: object
+    features: list[str]
+    scaler: dict
+    threshold: float
+    metadata: dict
+
+    def predict_proba(self, frame) -> np.ndarray:
+        """Attack probability per flow of a standard-layout frame (raw features)."""
+        from .preprocess import scale
+
+        x = scale(frame, self.scaler)
+        return self.model.predict(x, batch_size=4096, verbose=0).ravel()
+
+
+def save_detector(model, path: str | Path, features: list[str], scaler: dict,
+                  threshold: float = 0.5, metadata: dict | None = None) -> Path:
+    """Save a model as a ``.keras`` archive that also carries features, scaler and threshold."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: a detector file must end in .keras")
+    if list(scaler["features"]) != list(features):
+        raise ValueError("the scaler was fitted on other features than the model's")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    entry = {"format_version": FORMAT_VERSION, "features": list(features), "scaler": scaler,
+             "threshold": float(threshold), "metadata": metadata or {}}
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(DETECTOR_ENTRY, json.dumps(entry, indent=2, sort_keys=True))
+    return path
+
+
+def load_detector(path: str | Path) -> Detector:
+    """Load a detector in Keras safe mode.
+
+    Anything that is not a Keras archive written by :func:`save_detector` (a
+    pickle, an HDF5 file, a zip of something else) is refused before Keras
+    sees it, and nothing in it is executed.
+
+    Raises
+    ------
+    DetectorFileError
+        With the file named and what is wrong with it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DetectorFileError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise DetectorFileError(f"{path}: not a Keras archive (.keras zip file); pickles "
+                                "and other formats are refused and never loaded")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if "config.json" not in names:
+            raise DetectorFileError(f"{path}: a zip file but not a Keras archive "
+                                    "(no config.json)")
+        if DETECTOR_ENTRY not in names:
+            raise DetectorFileError(f"{path}: a Keras archive without {DETECTOR_ENTRY}; "
+                                    "save models with ids_utils.models.save_detector")
+        entry = json.loads(archive.read(DETECTOR_ENTRY))
+    if entry.get("format_version") != FORMAT_VERSION:
+        raise DetectorFileError(f"{path}: detector format {entry.get('format_version')!r} is "
+                                f"not the supported {FORMAT_VERSION}")
+    import keras
+
+    model = keras.models.load_model(path, compile=False, safe_mode=True)
+    return Detector(model=model, features=entry["features"], scaler=entry["scaler"],
+                    threshold=entry["threshold"], metadata=entry["metadata"])

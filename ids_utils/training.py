@@ -1,0 +1,152 @@
+"""Deterministic, seeded training (paper Section 3.4), and the training-speed benchmark."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from .models import build_cnn_lstm
+
+#: The fastest deterministic settings found by the training-speed benchmark on a
+#: 2-core CPU: the LSTM loops unrolled (39 or 43 steps) and 8 batches per call
+#: into TensorFlow.  Neither changes the mathematics: the same batches, in the
+#: same order, with the same updates.  XLA (``jit_compile``) is off because
+#: Keras refuses it while TensorFlow's op determinism is on.
+FAST_SETTINGS = {"unroll": True, "steps_per_execution": 8, "jit_compile": False}
+
+#: The settings the speed benchmark compares (Keras' defaults first).
+SPEED_CONFIGS = {
+    "Keras defaults": {"unroll": False, "steps_per_execution": 1, "jit_compile": False},
+    "8 batches per call": {"unroll": False, "steps_per_execution": 8, "jit_compile": False},
+    "unrolled LSTM + 8 batches per call": FAST_SETTINGS,
+}
+
+
+def set_determinism(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
+
+    With the same seed, data and machine, training gives the same weights bit
+    for bit (a test checks it).
+    """
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                   y_val: np.ndarray, seed: int, epochs: int = 20, batch_size: int = 32,
+                   learning_rate: float = 1e-3, speed: dict | None = None,
+                   verbose: int = 2):
+    """Train the paper's CNN-LSTM; the validation set is the only data watched.
+
+    Parameters
+    ----------
+    x_train, y_train : numpy.ndarray
+        Scaled training features (n, n_features) and 0/1 labels.
+    x_val, y_val : numpy.ndarray
+        The validation subset, taken from the training part.
+    seed : int
+        Seeds initial weights, dropout and the shuffling of batches.
+    epochs : int, default 20
+        The paper's 20.
+    batch_size : int, default 32
+        The paper gives none; Keras' default.
+    learning_rate : float, default 1e-3
+        The paper gives none; Adam's default.
+    speed : dict, optional
+        Keyword arguments of :func:`build_cnn_lstm` that change the speed only;
+        :data:`FAST_SETTINGS` by default.
+    verbose : int, default 2
+        Keras progress: one line per epoch.
+
+    Returns
+    -------
+    model : keras.Model
+    history : pandas.DataFrame
+        One row per epoch: loss, accuracy, val_loss, val_accuracy, seconds.
+    """
+    _check_xy(x_train, y_train, "training")
+    _check_xy(x_val, y_val, "validation")
+    set_determinism(seed)
+    model = build_cnn_lstm(x_train.shape[1], learning_rate=learning_rate,
+                           **(FAST_SETTINGS if speed is None else speed))
+    timer = _EpochTimer()
+    result = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                       batch_size=batch_size, shuffle=True, verbose=verbose,
+                       callbacks=[timer])
+    history = pd.DataFrame(result.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["seconds"] = timer.seconds
+    return model, history
+
+
+def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: int,
+                             batch_size: int, configs: dict[str, dict] | None = None,
+                             seed: int = 0) -> pd.DataFrame:
+    """Seconds per epoch and flows per second of training, for each speed setting.
+
+    The rows are resampled (with replacement, seeded) to ``n_rows`` so that the
+    timing is at the paper's training-set size whatever the data source.  Each
+    setting trains ``epochs + 1`` epochs; the first, which includes tracing and
+    compilation, is reported apart and not in the per-epoch figures.
+
+    Parameters
+    ----------
+    configs : dict, optional
+        Name -> keyword arguments of :func:`build_cnn_lstm`;
+        :data:`SPEED_CONFIGS` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting: ``seconds_per_epoch``, ``flows_per_second``,
+        ``minutes_for_20_epochs``.
+    """
+    _check_xy(x, y, "benchmark")
+    rng = np.random.default_rng(seed)
+    configs = SPEED_CONFIGS if configs is None else configs
+    rows = rng.integers(0, len(x), size=n_rows)
+    x_big, y_big = x[rows], y[rows]
+    results = []
+    for name, settings in configs.items():
+        set_determinism(seed)
+        model = build_cnn_lstm(x.shape[1], **settings)
+        timer = _EpochTimer()
+        # The first epoch traces and compiles the graphs; the later ones are timed.
+        model.fit(x_big, y_big, epochs=epochs + 1, batch_size=batch_size, verbose=0,
+                  callbacks=[timer])
+        per_epoch = float(np.mean(timer.seconds[1:]))
+        results.append({"setting": name, **{k: str(v) for k, v in settings.items()},
+                        "rows": n_rows, "batch_size": batch_size,
+                        "first_epoch_seconds": timer.seconds[0],
+                        "seconds_per_epoch": per_epoch, "flows_per_second": n_rows / per_epoch,
+                        "minutes_for_20_epochs": 20 * per_epoch / 60})
+    return pd.DataFrame(results)
+
+
+def _check_xy(x: np.ndarray, y: np.ndarray, name: str) -> None:
+    if x.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"{name} data: expected x of shape (n, features) and y of length n, "
+                         f"got {x.shape} and {y.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{name} data: no rows")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} data: x holds NaN or infinite values")
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Records the wall-clock seconds of each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)

@@ -1,0 +1,72 @@
+"""Metrics, intervals, and the paper's arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+from ids_utils import evaluation
+from ids_utils.paper import TABLE1_METRICS, paper_claims, paper_value, training_trajectory
+
+
+def test_binary_metrics_agree_with_scikit_learn():
+    rng = np.random.default_rng(0)
+    y = (rng.random(500) < 0.2).astype(int)
+    p = np.clip(0.6 * y + 0.5 * rng.random(500), 0, 1)
+    m = evaluation.binary_metrics(y, p, threshold=0.5)
+    predicted = (p >= 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, predicted))
+    assert m["precision"] == pytest.approx(precision_score(y, predicted))
+    assert m["recall"] == pytest.approx(recall_score(y, predicted)) == m["detection_rate"]
+    assert m["f1"] == pytest.approx(f1_score(y, predicted))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p))
+    assert m["false_positive_rate"] == pytest.approx(m["fp"] / (m["fp"] + m["tn"]))
+    assert m["tn"] + m["fp"] + m["fn"] + m["tp"] == m["n"] == 500
+    assert list(m)[:8] == list(TABLE1_METRICS)
+
+
+def test_threshold_is_inclusive():
+    m = evaluation.binary_metrics([0, 1], [0.2, 0.5], threshold=0.5)
+    assert m["tp"] == 1 and m["fp"] == 0
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        evaluation.binary_metrics([0, 2], [0.1, 0.9])
+    with pytest.raises(ValueError, match="NaN"):
+        evaluation.binary_metrics([0, 1], [0.1, np.nan])
+
+
+def test_the_paper_table_2_implies_other_values_than_its_table_1():
+    implied = evaluation.metrics_from_confusion(17_980, 20, 38, 1_962)
+    assert implied["accuracy"] == pytest.approx(0.9971)
+    assert implied["precision"] == pytest.approx(0.98990, abs=1e-5)
+    assert implied["recall"] == pytest.approx(0.9810)
+    assert abs(implied["accuracy"] - paper_value("accuracy")) > 1e-3
+
+
+def test_interval_over_seeds():
+    per_seed = pd.DataFrame({"accuracy": [0.90, 0.92, 0.94]})
+    row = evaluation.summarise_over_seeds(per_seed).loc["accuracy"]
+    # t(0.975, 2) = 4.3027; std = 0.02; half-width = 4.3027 * 0.02 / sqrt(3)
+    assert row["mean"] == pytest.approx(0.92)
+    assert row["ci_high"] - row["mean"] == pytest.approx(4.302653 * 0.02 / np.sqrt(3), rel=1e-5)
+    single = evaluation.summarise_over_seeds(per_seed.head(1)).loc["accuracy"]
+    assert np.isnan(single["ci_low"]) and single["n_seeds"] == 1
+
+
+def test_verdict():
+    assert evaluation.verdict(0.95, 0.9, 0.96) == "within our interval"
+    assert evaluation.verdict(0.99, 0.9, 0.96) == "paper higher"
+    assert evaluation.verdict(0.5, 0.9, 0.96) == "paper lower"
+
+
+def test_paper_claims_table():
+    claims = paper_claims()
+    assert claims.index.is_unique
+    assert paper_value("tn") + paper_value("fp") + paper_value("fn") + paper_value("tp") == 20_000
+    with pytest.raises(KeyError, match="no claim"):
+        paper_value("speed_of_light")
+    assert set(training_trajectory()["metric"]) == {"loss", "accuracy"}

@@ -1,0 +1,97 @@
+"""The paper's architecture, and detector files that load safely or not at all."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from ids_utils import models
+
+
+class _Exploit:
+    """Unpickling this would create a file: proof that a pickle was executed."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("n_features", [39, 43])
+def test_parameter_count_is_37921_for_any_feature_count(n_features):
+    model = models.build_cnn_lstm(n_features)
+    assert models.trainable_parameters(model) == 37_921
+    table = models.layer_table(model)
+    assert table["type"].tolist() == ["InputLayer", "Reshape", "Conv1D", "LSTM", "LSTM",
+                                      "Dense", "Dropout", "Dense"]
+    assert table["output_shape"].iloc[2] == f"(batch, {n_features}, 32)"
+
+
+def test_layers_follow_section_3_3():
+    model = models.build_cnn_lstm(39)
+    conv, lstm64, lstm32 = (model.get_layer(n) for n in ("conv", "lstm_64", "lstm_32"))
+    assert (conv.filters, conv.kernel_size, conv.padding) == (32, (3,), "same")
+    assert lstm64.units == 64 and lstm64.return_sequences
+    assert lstm32.units == 32 and not lstm32.return_sequences
+    assert lstm64.cell.activation.__name__ == "relu" == lstm32.cell.activation.__name__
+    assert model.get_layer("dropout").rate == 0.5
+    assert model.get_layer("attack_probability").activation.__name__ == "sigmoid"
+
+
+def test_speed_settings_keep_the_mathematics():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 39)).astype("float32")
+    plain = models.build_cnn_lstm(39)
+    fast = models.build_cnn_lstm(39, unroll=True, steps_per_execution=8)
+    fast.set_weights(plain.get_weights())
+    difference = np.abs(plain.predict(x, verbose=0) - fast.predict(x, verbose=0)).max()
+    assert difference < 1e-5
+
+
+@pytest.fixture
+def scaler():
+    return {"features": [f"f{i}" for i in range(39)], "mean": [0.0] * 39,
+            "scale": [1.0] * 39, "n_samples_seen": 10}
+
+
+def test_detector_round_trip(tmp_path, scaler):
+    model = models.build_cnn_lstm(39)
+    path = models.save_detector(model, tmp_path / "m.keras", scaler["features"], scaler, 0.7,
+                                {"seed": 1})
+    detector = models.load_detector(path)
+    assert detector.features == scaler["features"] and detector.threshold == 0.7
+    assert detector.metadata == {"seed": 1}
+    x = np.random.default_rng(1).standard_normal((8, 39)).astype("float32")
+    assert np.array_equal(model.predict(x, verbose=0), detector.model.predict(x, verbose=0))
+
+
+def test_save_refuses_mismatched_scaler(tmp_path, scaler):
+    with pytest.raises(ValueError, match="other features"):
+        models.save_detector(models.build_cnn_lstm(39), tmp_path / "m.keras", ["x"] * 39, scaler)
+
+
+def test_a_pickle_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "executed"
+    path = tmp_path / "model.keras"
+    path.write_bytes(pickle.dumps(_Exploit(marker)))
+    with pytest.raises(models.DetectorFileError, match="not a Keras archive"):
+        models.load_detector(path)
+    assert not marker.exists()
+
+
+def test_other_zip_files_are_refused(tmp_path, scaler):
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(models.DetectorFileError, match="no config.json"):
+        models.load_detector(other)
+    plain = tmp_path / "plain.keras"
+    models.build_cnn_lstm(39).save(plain)
+    with pytest.raises(models.DetectorFileError, match="without ids_detector.json"):
+        models.load_detector(plain)
+    with pytest.raises(models.DetectorFileError, match="no such model file"):
+        models.load_detector(tmp_path / "absent.keras")
