@@ -9,10 +9,14 @@ import numpy as np
 import pandas as pd
 
 
+RUN_MARKER = ".ids-run"
+
+
 def artifacts_dir(run_dir: str | Path) -> Path:
-    """The run's ``artifacts/`` folder, created if needed."""
+    """The run's ``artifacts/`` folder, created if needed; marks the folder as a run."""
     path = Path(run_dir) / "artifacts"
     path.mkdir(parents=True, exist_ok=True)
+    (Path(run_dir) / RUN_MARKER).touch()
     return path
 
 

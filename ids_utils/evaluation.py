@@ -67,7 +67,8 @@ def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, flo
     return {**ordered, "tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": int(y_true.size)}
 
 
-def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95,
+                         bounds: tuple[float, float] | None = (0.0, 1.0)) -> pd.DataFrame:
     """Mean, standard deviation and a t-based confidence interval of each column.
 
     Parameters
@@ -75,6 +76,9 @@ def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95) -> pd
     per_seed : pandas.DataFrame
         One row per seed, one column per metric.
     confidence : float, default 0.95
+    bounds : (float, float) or None, default (0, 1)
+        The range the metrics live in; the interval is clipped to it (a t
+        interval of a rate near 1 can otherwise pass 1).  None: no clipping.
 
     Returns
     -------
@@ -89,8 +93,11 @@ def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95) -> pd
     std = per_seed.std(ddof=1) if n > 1 else mean * np.nan
     half = (stats.t.ppf(0.5 + confidence / 2, df=n - 1) * std / np.sqrt(n)
             if n > 1 else mean * np.nan)
-    return pd.DataFrame({"mean": mean, "std": std, "ci_low": mean - half,
-                         "ci_high": mean + half, "n_seeds": n})
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = low.clip(lower=bounds[0]), high.clip(upper=bounds[1])
+    return pd.DataFrame({"mean": mean, "std": std, "ci_low": low, "ci_high": high,
+                         "n_seeds": n})
 
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .artifacts import artifacts_dir, read_json, write_json
+from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
 from .datasets import DataError
 from .profiles import get_profile
 
@@ -77,6 +77,7 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir),
                       source=source)
     os.environ.update(QUIET_ENV)
+    clear_run_dir(run_dir)
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     timings = {}
@@ -95,6 +96,22 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
         timings[notebook.stem] = round(time.perf_counter() - start, 1)
     write_json(artifacts_dir(run_dir) / "timings.json", timings)
     return run_dir
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Empty a run directory's outputs so no stale file survives into a new run.
+
+    Only folders marked as runs (``.ids-run``) or empty ones are touched: a
+    mistyped ``--run-dir`` never deletes anything else.
+    """
+    if run_dir.exists() and any(run_dir.iterdir()) and not (run_dir / RUN_MARKER).exists():
+        raise PipelineError(f"{run_dir}: exists, is not empty and is not a run directory "
+                            f"(no {RUN_MARKER} file); choose a new or empty folder")
+    for name in ("artifacts", "notebooks", "book"):
+        if (run_dir / name).exists():
+            shutil.rmtree(run_dir / name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / RUN_MARKER).touch()
 
 
 def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -146,8 +163,10 @@ def build_book(run_dir: str | Path, strict: bool = False,
         shutil.copy2(PROJECT_ROOT / name, stage / name)
     shutil.copytree(PROJECT_ROOT / "book", stage / "book")
     shutil.copytree(executed, stage / "notebooks")
-    write_build_facts(run_dir, stage / "book" / "_generated")
-    write_timings(run_dir, stage / "book" / "_generated")
+    generated = stage / "book" / "_generated"
+    write_build_facts(run_dir, generated)
+    write_timings(run_dir, generated)
+    write_training_speed(run_dir, generated)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
                "--path-output", str(Path(output_dir).resolve())]
     if strict:
@@ -191,5 +210,19 @@ def write_timings(run_dir: Path, folder: Path) -> Path:
     rows += [f"| `{stage}` | {seconds:.1f} |" for stage, seconds in timings.items()]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "timings.md"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def write_training_speed(run_dir: Path, folder: Path) -> Path:
+    """Write the Markdown table of the training-speed benchmark of the run."""
+    results = read_json(run_dir / "artifacts" / "training_speed.json")
+    rows = ["| setting | rows | first epoch (s) | s per epoch | flows per s | min for 20 epochs |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows += [f"| {r['setting']} | {r['rows']:,} | {r['first_epoch_seconds']:.1f} | "
+             f"{r['seconds_per_epoch']:.1f} | {r['flows_per_second']:,.0f} | "
+             f"{r['minutes_for_20_epochs']:.1f} |" for r in results]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "training_speed.md"
     path.write_text("\n".join(rows) + "\n")
     return path

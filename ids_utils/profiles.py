@@ -23,6 +23,7 @@ PROFILES = {
         "threshold": 0.5,
         "speed_rows": 2_000,
         "speed_epochs": 1,
+        "svm_max_rows": 20_000,
     },
     "paper": {
         "profile": "paper",
@@ -39,6 +40,7 @@ PROFILES = {
         "threshold": 0.5,
         "speed_rows": 80_000,
         "speed_epochs": 2,
+        "svm_max_rows": 20_000,
     },
 }
 

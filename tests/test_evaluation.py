@@ -70,3 +70,11 @@ def test_paper_claims_table():
     with pytest.raises(KeyError, match="no claim"):
         paper_value("speed_of_light")
     assert set(training_trajectory()["metric"]) == {"loss", "accuracy"}
+
+
+def test_interval_is_clipped_to_the_metric_range():
+    per_seed = pd.DataFrame({"precision": [1.0, 0.2, 1.0]})
+    row = evaluation.summarise_over_seeds(per_seed).loc["precision"]
+    assert row["ci_high"] == 1.0 and row["ci_low"] >= 0.0
+    unclipped = evaluation.summarise_over_seeds(per_seed, bounds=None).loc["precision"]
+    assert unclipped["ci_high"] > 1.0

@@ -104,3 +104,12 @@ def test_the_saved_model_is_the_papers(two_ci_runs):
     detector = load_detector(two_ci_runs[0] / "artifacts" / f"seed-{seed}" / "model.keras")
     assert trainable_parameters(detector.model) == 37_921
     assert detector.threshold == PROFILES["ci"]["threshold"]
+
+
+def test_a_foreign_folder_is_never_cleared(tmp_path):
+    keep = tmp_path / "artifacts" / "precious.txt"
+    keep.parent.mkdir()
+    keep.write_text("mine")
+    with pytest.raises(pipeline.PipelineError, match="not a run directory"):
+        pipeline.run_pipeline("ci", run_dir=tmp_path)
+    assert keep.read_text() == "mine"

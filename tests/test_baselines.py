@@ -1,0 +1,93 @@
+"""Baselines, paired tests, and the error-analysis helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ids_utils import baselines, error_analysis
+
+
+def test_every_baseline_fits_and_scores_in_range():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 39))
+    y = (x[:, 0] > 0.8).astype(int)
+    for name, model in baselines.make_baselines(0).items():
+        result = baselines.fit_and_score(name, model, x[:200], y[:200], x[200:], None, 0)
+        p = result["probability"]
+        assert p.shape == (100,) and np.all((p >= 0) & (p <= 1)), name
+        assert result["fit_seconds"] >= 0 and result["train_rows"] == 200
+
+
+def test_svm_subsample_is_stratified_and_limited():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((500, 5))
+    y = (rng.random(500) < 0.1).astype(int)
+    result = baselines.fit_and_score("SVM (RBF)", baselines.make_baselines(0)["SVM (RBF)"],
+                                     x, y, x[:10], max_train_rows=100, seed=0)
+    assert result["train_rows"] == 100
+
+
+def test_mlp_budget_is_close_to_the_cnn_lstm():
+    assert baselines.mlp_parameters(39) == 39 * 256 + 256 + 256 * 96 + 96 + 96 + 1
+    assert abs(baselines.mlp_parameters(43) - 37_921) / 37_921 < 0.1
+
+
+def test_mcnemar_counts_discordant_flows():
+    a = np.array([True] * 10 + [False] * 0 + [True] * 5)
+    b = np.array([False] * 10 + [True] * 5)
+    result = baselines.mcnemar(a, b)
+    assert (result["only_a"], result["only_b"]) == (10, 0)
+    assert result["p_value"] == pytest.approx(2 * 0.5 ** 10)
+    assert baselines.mcnemar(a, a)["p_value"] == 1.0
+    with pytest.raises(ValueError, match="same flows"):
+        baselines.mcnemar(a, b[:-1])
+
+
+def test_paired_differences():
+    per_seed = pd.DataFrame({"model": ["A"] * 3 + ["B"] * 3, "seed": [1, 2, 3] * 2,
+                             "accuracy": [0.90, 0.91, 0.92, 0.95, 0.97, 0.96]})
+    table = baselines.paired_differences(per_seed, "A", "accuracy")
+    assert table.loc["B", "mean_difference"] == pytest.approx(0.05)
+    assert table.loc["B", "ci_low"] < 0.05 < table.loc["B", "ci_high"]
+    assert 0 < table.loc["B", "p_value"] < 0.05
+
+
+def _predictions(model, predicted):
+    n = len(predicted)
+    return pd.DataFrame({"seed": 1, "source_file": "f.csv", "source_line": range(2, n + 2),
+                         "probability": predicted, "prediction": predicted,
+                         "attack": [0, 0, 1, 1, 1, 1], "family": ["Benign"] * 2 + ["DDoS"] * 4,
+                         "model": model})
+
+
+def test_errors_by_family_and_outcomes():
+    preds = _predictions("CNN-LSTM", [1, 0, 1, 0, 0, 1])
+    table = error_analysis.errors_by_family(preds)
+    assert table.loc[(1, "Benign"), "errors"] == 1 and table.loc[(1, "DDoS"), "errors"] == 2
+    outcomes = error_analysis.label_outcomes(preds).tolist()
+    assert outcomes == ["false positive", "benign", "caught attack", "missed attack",
+                        "missed attack", "caught attack"]
+
+
+def test_miss_overlap():
+    preds = pd.concat([_predictions("CNN-LSTM", [0, 0, 0, 0, 1, 1]),
+                       _predictions("RF", [0, 0, 0, 1, 1, 1])])
+    overlap = error_analysis.miss_overlap(preds)
+    assert overlap["attack_flows"] == 4 and overlap["missed_by_reference"] == 2
+    assert overlap["missed_by_all"] == 1 and overlap["missed_only_by_reference"] == 1
+
+
+def test_intensity_test_direction():
+    rng = np.random.default_rng(0)
+    flows = pd.DataFrame({
+        "Rate": np.r_[rng.uniform(1, 10, 20), rng.uniform(100, 1000, 20), rng.uniform(1, 10, 20)],
+        "outcome": ["missed attack"] * 20 + ["caught attack"] * 20 + ["benign"] * 20,
+        "attack": [1] * 40 + [0] * 20})
+    test = error_analysis.intensity_test(flows, ["Rate", "absent"])
+    assert list(test.index) == ["Rate"]
+    assert test.loc["Rate", "P(missed < caught)"] == 1.0 and test.loc["Rate", "misses lower"]
+    assert error_analysis.slow_rate_verdict(test).startswith("supported")
+    few = error_analysis.intensity_test(flows.iloc[18:], ["Rate"])
+    assert error_analysis.slow_rate_verdict(few).startswith("not testable")
