@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from . import acquire, datasets
 from .audit import SourceSummary
@@ -68,10 +71,24 @@ def _parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score the flows of a CSV with a saved model")
     score.add_argument("--model", type=Path, required=True, help="a .keras detector")
-    score.add_argument("--input", type=Path, required=True, help="a CICIoT2023 CSV file")
+    score.add_argument("--input", type=Path, default=None, help="a CICIoT2023 CSV file")
+    score.add_argument("--stream", action="store_true",
+                       help="read CSV rows from stdin (header first), one JSON line per flow")
     score.add_argument("--output", type=Path, default=None,
                        help="write per-flow probability and prediction to this CSV")
     score.set_defaults(func=_score)
+
+    latency = commands.add_parser("latency", help="latency and throughput of a saved model")
+    latency.add_argument("--model", type=Path, required=True, help="a .keras detector")
+    latency.add_argument("--flows", type=Path, default=None,
+                         help="flows to time and check the exports on: a CICIoT2023 CSV, "
+                              "or a split's .parquet (default: the bundled merged sample)")
+    latency.add_argument("--threads", type=int, default=os.cpu_count(),
+                         help="CPU threads (default: all, %(default)s)")
+    latency.add_argument("--calls", type=int, default=1000,
+                         help="timed one-flow calls per path (default: %(default)s)")
+    latency.add_argument("--json", action="store_true", help="print the results as JSON")
+    latency.set_defaults(func=_latency)
 
     refresh = commands.add_parser("refresh-notebooks",
                                   help="re-execute the committed notebooks in place (ci)")
@@ -167,8 +184,13 @@ def _build_book(args) -> int:
 
 
 def _score(args) -> int:
-    from .scoring import score_file
+    from .scoring import score_file, stream_scores
 
+    if args.stream == (args.input is not None):
+        raise ValueError("give either --input CSV or --stream (rows on stdin), not both")
+    if args.stream:
+        summary = stream_scores(args.model, sys.stdin.fileno(), sys.stdout, sys.stderr)
+        return 0 if summary["flows"] or not summary["malformed"] else 1
     scores, metrics = score_file(args.model, args.input)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +199,30 @@ def _score(args) -> int:
         print(json.dumps(metrics, indent=2))
     elif args.output is None:
         scores.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _latency(args) -> int:
+    from . import latency
+    from .preprocess import scale
+
+    latency.configure_threads(args.threads)
+    from .models import load_detector
+
+    detector = load_detector(args.model)
+    flows_path = args.flows or DEFAULT_DATA_DIR / "ciciot2023" / "merged"
+    flows = (pd.read_parquet(flows_path) if flows_path.suffix == ".parquet"
+             else datasets.read_flows(flows_path, labels_required=False))
+    x = scale(flows, detector.scaler)
+    result = latency.benchmark(detector.model, x, threads=args.threads, calls=args.calls)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['machine']['cpu']}, {args.threads} thread(s), {len(x):,} flows checked")
+    for name, r in result["paths"].items():
+        print(f"  {name:<29} median {r['median_ms']:8.4f} ms  p99 {r['p99_ms']:8.4f} ms  "
+              f"{r['flows_per_second']:>12,.0f} flows/s  max |diff| {r['max_abs_difference']:.1e}"
+              f"{'' if r['agrees_with_keras'] else '  (above the 1e-5 tolerance)'}")
     return 0
 
 

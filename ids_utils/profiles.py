@@ -24,6 +24,8 @@ PROFILES = {
         "speed_rows": 2_000,
         "speed_epochs": 1,
         "svm_max_rows": 20_000,
+        "latency_calls": 100,
+        "stream_flows": 5_000,
     },
     "paper": {
         "profile": "paper",
@@ -41,6 +43,8 @@ PROFILES = {
         "speed_rows": 80_000,
         "speed_epochs": 2,
         "svm_max_rows": 20_000,
+        "latency_calls": 1_000,
+        "stream_flows": 100_000,
     },
 }
 

@@ -1,0 +1,351 @@
+"""Inference latency and throughput of a saved detector along every inference path (Section 4.5).
+
+Paths: Keras ``predict`` on one row (what a naive timing measures), Keras
+``predict_on_batch``, a ``tf.function``, XLA with a fixed input shape, ONNX
+Runtime on the model exported to ONNX (by Keras, and as a graph on ONNX's own
+LSTM operator, see :func:`export_onnx_native`), and LiteRT on a TFLite conversion of
+an unrolled copy of the model (the ReLU LSTM loop does not convert to built-in
+ops; the unrolled copy, with the same weights, does).
+
+Each exported model is checked against Keras on real flows before it is timed.
+
+TensorFlow fixes its thread pools when it starts, so one process measures one
+thread count: :func:`configure_threads` must run before TensorFlow does anything.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+#: Largest allowed difference between an exported model's probabilities and Keras'.
+TOLERANCE = 1e-5
+
+PATHS = ("Keras predict", "Keras predict_on_batch", "tf.function", "XLA",
+         "ONNX Runtime (Keras export)", "ONNX Runtime (LSTM operator)", "LiteRT")
+
+
+def configure_threads(threads: int) -> None:
+    """Limit TensorFlow to ``threads`` intra-op threads (call before any TensorFlow work)."""
+    import tensorflow as tf
+
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def export_onnx(model, path: str | Path) -> Path:
+    """Export a Keras model to ONNX (Keras' own exporter, which uses tf2onnx)."""
+    path = Path(path)
+    model.export(str(path), format="onnx", verbose=False)
+    return path
+
+
+def export_onnx_native(model, path: str | Path) -> Path:
+    """Write the CNN-LSTM as an ONNX graph built on ONNX's own LSTM operator.
+
+    Keras' exporter turns each LSTM into a loop of small operations; ONNX has an
+    LSTM operator that takes the activations as attributes (sigmoid gates,
+    ReLU cell and output, as in the paper), which ONNX Runtime runs as one
+    fused kernel.  The weights are the model's own, reordered: Keras stacks
+    the gates as (input, forget, cell, output), ONNX as (input, output,
+    forget, cell).  A test checks the graph against Keras on real flows.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    n_features = model.input_shape[1]
+    conv, lstm1, lstm2 = (model.get_layer(n) for n in ("conv", "lstm_64", "lstm_32"))
+    dense, output = model.get_layer("dense_16"), model.get_layer("attack_probability")
+    initializers, nodes = [], []
+
+    def constant(name, array):
+        initializers.append(numpy_helper.from_array(np.asarray(array, dtype=np.float32), name))
+        return name
+
+    def lstm_weights(layer, prefix):
+        kernel, recurrent, bias = (np.asarray(w) for w in layer.get_weights())
+        units = layer.units
+        order = [0, 3, 1, 2]  # Keras (i, f, c, o) -> ONNX (i, o, f, c)
+
+        def reorder(matrix):
+            return np.concatenate([matrix[..., g * units:(g + 1) * units] for g in order], axis=-1)
+
+        w = reorder(kernel).T[None]                       # (1, 4u, input)
+        r = reorder(recurrent).T[None]                    # (1, 4u, u)
+        b = np.concatenate([reorder(bias), np.zeros(4 * units)])[None]  # (1, 8u)
+        return constant(f"{prefix}_W", w), constant(f"{prefix}_R", r), constant(f"{prefix}_B", b)
+
+    conv_kernel, conv_bias = (np.asarray(w) for w in conv.get_weights())
+    nodes += [
+        helper.make_node("Unsqueeze", ["flow", constant_axes(initializers, "axis1", [1])],
+                         ["as_channels"]),                                   # (B, 1, n)
+        helper.make_node("Conv", ["as_channels", constant("conv_W", conv_kernel.transpose(2, 1, 0)),
+                                  constant("conv_B", conv_bias)], ["conv"],
+                         kernel_shape=[3], pads=[1, 1]),                     # (B, 32, n)
+        helper.make_node("Relu", ["conv"], ["conv_relu"]),
+        helper.make_node("Transpose", ["conv_relu"], ["sequence"], perm=[2, 0, 1]),  # (n, B, 32)
+    ]
+    activations = ["Sigmoid", "Relu", "Relu"]
+    w1, r1, b1 = lstm_weights(lstm1, "lstm1")
+    nodes += [
+        helper.make_node("LSTM", ["sequence", w1, r1, b1], ["lstm1_Y"], hidden_size=lstm1.units,
+                         activations=activations),                            # (n, 1, B, 64)
+        helper.make_node("Squeeze", ["lstm1_Y", constant_axes(initializers, "axis_1", [1])],
+                         ["lstm1_seq"]),
+    ]
+    w2, r2, b2 = lstm_weights(lstm2, "lstm2")
+    dense_kernel, dense_bias = (np.asarray(w) for w in dense.get_weights())
+    out_kernel, out_bias = (np.asarray(w) for w in output.get_weights())
+    nodes += [
+        helper.make_node("LSTM", ["lstm1_seq", w2, r2, b2], ["", "lstm2_h"],
+                         hidden_size=lstm2.units, activations=activations),   # (1, B, 32)
+        helper.make_node("Squeeze", ["lstm2_h", constant_axes(initializers, "axis0", [0])],
+                         ["summary"]),
+        helper.make_node("Gemm", ["summary", constant("dense_W", dense_kernel),
+                                  constant("dense_B", dense_bias)], ["dense"]),
+        helper.make_node("Relu", ["dense"], ["dense_relu"]),
+        helper.make_node("Gemm", ["dense_relu", constant("out_W", out_kernel),
+                                  constant("out_B", out_bias)], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["attack_probability"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "cnn_lstm",
+        [helper.make_tensor_value_info("flow", TensorProto.FLOAT, ["batch", n_features])],
+        [helper.make_tensor_value_info("attack_probability", TensorProto.FLOAT, ["batch", 1])],
+        initializers)
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                   producer_name="ids_utils")
+    onnx.checker.check_model(onnx_model)
+    path = Path(path)
+    onnx.save(onnx_model, str(path))
+    return path
+
+
+def constant_axes(initializers: list, name: str, axes: list[int]) -> str:
+    """Add an int64 axes constant (Squeeze/Unsqueeze inputs) and return its name."""
+    from onnx import numpy_helper
+
+    initializers.append(numpy_helper.from_array(np.asarray(axes, dtype=np.int64), name))
+    return name
+
+
+def export_litert(model, path: str | Path) -> Path:
+    """Convert a CNN-LSTM to a LiteRT (TFLite) flat buffer with built-in ops only.
+
+    An unrolled copy with the same weights is converted, through a SavedModel
+    so that the weights become constants (converting a concrete function leaves
+    them as variables, and the interpreter then silently returns NaN).
+    """
+    import tensorflow as tf
+
+    from .models import build_cnn_lstm
+
+    n_features = model.input_shape[1]
+    unrolled = build_cnn_lstm(n_features, unroll=True)
+    unrolled.set_weights(model.get_weights())
+    with tempfile.TemporaryDirectory() as folder:
+        unrolled.export(folder, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        flat_buffer = converter.convert()
+    path = Path(path)
+    path.write_bytes(flat_buffer)
+    return path
+
+
+class OnnxRunner:
+    """ONNX Runtime session: ``runner(x)`` gives attack probabilities."""
+
+    def __init__(self, path: str | Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self.session = ort.InferenceSession(str(path), options,
+                                            providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input: x})[0].ravel()
+
+
+class LiteRTRunner:
+    """LiteRT interpreter: ``runner(x)`` gives attack probabilities, any batch size."""
+
+    def __init__(self, path: str | Path, threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.output = self.interpreter.get_output_details()[0]["index"]
+        self.batch = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.batch != len(x):
+            self.interpreter.resize_tensor_input(self.input, list(x.shape))
+            self.interpreter.allocate_tensors()
+            self.batch = len(x)
+        self.interpreter.set_tensor(self.input, x)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self.output).ravel().copy()
+
+
+def build_runners(model, threads: int, folder: str | Path) -> dict[str, Callable]:
+    """One callable per inference path; exported files are written to ``folder``."""
+    import tensorflow as tf
+
+    folder = Path(folder)
+    n_features = model.input_shape[1]
+    graph = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    xla_single = tf.function(lambda x: model(x, training=False), jit_compile=True,
+                             input_signature=[tf.TensorSpec([1, n_features], tf.float32)])
+    xla_any = tf.function(lambda x: model(x, training=False), jit_compile=True)
+    onnx = OnnxRunner(export_onnx(model, folder / "model.onnx"), threads)
+    onnx_native = OnnxRunner(export_onnx_native(model, folder / "model_lstm_op.onnx"), threads)
+    litert = LiteRTRunner(export_litert(model, folder / "model.tflite"), threads)
+    return {
+        "Keras predict": lambda x: model.predict(x, verbose=0).ravel(),
+        "Keras predict_on_batch": lambda x: np.asarray(model.predict_on_batch(x)).ravel(),
+        "tf.function": lambda x: graph(x).numpy().ravel(),
+        "XLA": lambda x: (xla_single(x) if len(x) == 1 else xla_any(x)).numpy().ravel(),
+        "ONNX Runtime (Keras export)": onnx,
+        "ONNX Runtime (LSTM operator)": onnx_native,
+        "LiteRT": litert,
+    }
+
+
+def max_difference(runner: Callable, reference: np.ndarray, x: np.ndarray,
+                   batch: int = 1024) -> float:
+    """Largest absolute difference between a runner's probabilities and the reference."""
+    outputs = np.concatenate([runner(x[i:i + batch]) for i in range(0, len(x), batch)])
+    if not np.isfinite(outputs).all():
+        return float("inf")
+    return float(np.abs(outputs - reference).max())
+
+
+def time_single(runner: Callable, x: np.ndarray, calls: int, warmup: int = 50) -> np.ndarray:
+    """Seconds of each of ``calls`` one-flow calls (flows taken in turn from ``x``)."""
+    rows = [x[i % len(x)][None, :] for i in range(calls + warmup)]
+    for row in rows[:warmup]:
+        runner(row)
+    seconds = np.empty(calls)
+    for i, row in enumerate(rows[warmup:]):
+        start = time.perf_counter()
+        runner(row)
+        seconds[i] = time.perf_counter() - start
+    return seconds
+
+
+def time_batched(runner: Callable, x: np.ndarray, batch: int, min_seconds: float = 1.0) -> float:
+    """Flows per second scoring batches of ``batch`` flows, for at least ``min_seconds``."""
+    data = np.resize(x, (batch, x.shape[1])).astype("float32")
+    runner(data)
+    flows, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < min_seconds:
+        runner(data)
+        flows += batch
+    return flows / elapsed
+
+
+def benchmark(model, x: np.ndarray, threads: int, calls: int = 1000, batch: int = 4096,
+              paths: tuple[str, ...] = PATHS, folder: str | Path | None = None) -> dict:
+    """Latency and throughput of every path, with each export's agreement with Keras.
+
+    Parameters
+    ----------
+    model : keras.Model
+    x : numpy.ndarray
+        Scaled real flows (the test set), float32.
+    threads : int
+        The thread count the process was configured with (reported).
+    calls : int, default 1000
+        Timed one-flow calls per path, after a warm-up.
+    batch : int, default 4096
+        Flows per call in the throughput measurement.
+
+    Returns
+    -------
+    dict
+        ``machine``, ``threads``, and per path: ``median_ms``, ``p99_ms``,
+        ``flows_per_second`` and ``max_abs_difference`` (against Keras).
+    """
+    x = np.ascontiguousarray(x, dtype="float32")
+    reference = model.predict(x, batch_size=4096, verbose=0).ravel()
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        runners = build_runners(model, threads, folder or scratch)
+        for name in paths:
+            runner = runners[name]
+            seconds = time_single(runner, x, calls)
+            difference = max_difference(runner, reference, x)
+            results[name] = {
+                "median_ms": float(np.median(seconds) * 1e3),
+                "p99_ms": float(np.percentile(seconds, 99) * 1e3),
+                "flows_per_second": time_batched(runner, x, batch),
+                "max_abs_difference": difference,
+                "agrees_with_keras": bool(difference <= TOLERANCE),
+                "calls": calls,
+            }
+    return {"machine": machine_description(), "threads": threads, "batch": batch,
+            "flows_checked": int(len(x)), "paths": results}
+
+
+def machine_description() -> dict:
+    """CPU model and core count of this machine."""
+    cpu = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform()}
+
+
+def run_cli(model_path: str | Path, flows_path: str | Path, threads: int, calls: int) -> dict:
+    """Run ``python -m ids_utils latency --json`` in a fresh process (one thread count each)."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "ids_utils", "latency", "--model", str(model_path),
+               "--flows", str(flows_path), "--threads", str(threads), "--calls", str(calls),
+               "--json"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"latency benchmark failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout)
+
+
+def run_stream(model_path: str | Path, frame, n_flows: int) -> dict:
+    """Pipe ``n_flows`` flows (``frame`` repeated) as CSV through ``score --stream``.
+
+    Returns the stream's own summary: flows, malformed, flows per second and
+    per-flow latency percentiles, measured end to end from stdin to stdout.
+    """
+    import json
+    import subprocess
+    import sys
+
+    from .datasets import MERGED, ORIGINAL
+
+    release = MERGED if all(f in frame.columns for f in MERGED.features) else ORIGINAL
+    rows = frame[list(release.features)].to_csv(index=False, header=False).splitlines()
+    lines = (rows * -(-n_flows // len(rows)))[:n_flows]
+    text = ",".join(release.features) + "\n" + "\n".join(lines) + "\n"
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model",
+                             str(model_path), "--stream"], input=text, capture_output=True,
+                            text=True)
+    if result.returncode:
+        raise RuntimeError(f"stream failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stderr.strip().splitlines()[-1])["summary"]

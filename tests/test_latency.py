@@ -1,0 +1,89 @@
+"""Exported models agree with Keras; streaming mode survives malformed rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ids_utils import datasets, latency, models, preprocess, training
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, merged_sample):
+    """A briefly trained detector and real scaled flows (mechanics, not results)."""
+    flows = datasets.read_flows(merged_sample).sample(800, random_state=1)
+    features = list(datasets.MERGED_FEATURES)
+    scaler = preprocess.fit_scaler(flows.iloc[:600], features)
+    x, y = preprocess.scale(flows, scaler), flows["attack"].to_numpy("float32")
+    model, _ = training.train_cnn_lstm(x[:500], y[:500], x[500:600], y[500:600], seed=0,
+                                       epochs=2, verbose=0)
+    path = models.save_detector(model, tmp_path_factory.mktemp("m") / "detector.keras",
+                                features, scaler)
+    return model, x[600:], path
+
+
+def test_every_inference_path_agrees_with_keras(trained, tmp_path):
+    model, x, _ = trained
+    reference = model.predict(x, verbose=0).ravel()
+    runners = latency.build_runners(model, threads=1, folder=tmp_path)
+    assert set(runners) == set(latency.PATHS)
+    for name, runner in runners.items():
+        difference = latency.max_difference(runner, reference, x)
+        assert difference <= latency.TOLERANCE, f"{name}: {difference}"
+
+
+def test_litert_never_returns_nan(trained, tmp_path):
+    model, x, _ = trained
+    runner = latency.LiteRTRunner(latency.export_litert(model, tmp_path / "m.tflite"), 1)
+    assert np.isfinite(runner(x[:7])).all() and np.isfinite(runner(x[:1])).all()
+
+
+def test_max_difference_flags_nan():
+    assert latency.max_difference(lambda x: np.full(len(x), np.nan), np.zeros(3),
+                                  np.zeros((3, 2), "float32")) == float("inf")
+
+
+def test_benchmark_reports_every_path(trained):
+    model, x, _ = trained
+    result = latency.benchmark(model, x[:50], threads=1, calls=20, batch=64)
+    assert set(result["paths"]) == set(latency.PATHS)
+    for r in result["paths"].values():
+        assert r["p99_ms"] >= r["median_ms"] > 0 and r["flows_per_second"] > 0
+        assert r["agrees_with_keras"]
+    assert result["machine"]["cores"] >= 1
+
+
+def test_stream_survives_malformed_rows(trained, merged_sample):
+    _, _, path = trained
+    raw = pd.read_csv(merged_sample, nrows=6)
+    lines = raw.to_csv(index=False).splitlines()
+    header, rows = lines[0], lines[1:]
+    mixed = [header, rows[0], "1,2,3", rows[1],
+             rows[2].replace(rows[2].split(",")[3], "fast", 1), rows[3], "", rows[4]]
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model", str(path),
+                             "--stream"], input="\n".join(mixed) + "\n", capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    good = [r for r in records if "probability" in r]
+    bad = [r for r in records if "error" in r]
+    assert [r["line"] for r in good] == [2, 4, 6, 8]
+    assert [r["line"] for r in bad] == [3, 5]
+    assert "expected 41 fields" in bad[0]["error"] and "'Rate'" in bad[1]["error"]
+    assert all(r["label"] in datasets.MERGED_FAMILIES for r in good)
+    summary = json.loads(result.stderr.strip().splitlines()[-1])["summary"]
+    assert summary["flows"] == 4 and summary["malformed"] == 2
+    assert set(summary["latency_ms"]) == {"p50", "p90", "p99"}
+
+
+def test_stream_header_without_features_fails_cleanly(trained):
+    _, _, path = trained
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model", str(path),
+                             "--stream"], input="a,b,c\n1,2,3\n", capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "header lacks feature(s)" in result.stderr.strip().splitlines()[-1]
