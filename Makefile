@@ -9,15 +9,16 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test venv data unit nbval book-ci notebooks clean
+.PHONY: book test venv data unit nbval book-ci check-html chromium notebooks clean
 
 ## book: set up, fetch the data, run the paper profile, build the HTML into _build/html
 book: data
 	$(RUN) pipeline --profile paper
 	$(RUN) build-book --run-dir runs/paper
 
-## test: unit tests, nbval over the notebooks (ci profile), strict build of a ci run
-test: unit nbval book-ci
+## test: unit tests, nbval over the notebooks (ci profile), strict build of a ci run,
+## and that build checked page by page in headless Chromium
+test: unit nbval book-ci check-html
 
 venv: $(VENV)/.installed
 
@@ -32,7 +33,7 @@ data: venv
 	$(RUN) fetch-data
 
 unit: data
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/browser
 
 nbval: data
 	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -41,6 +42,16 @@ nbval: data
 book-ci: data
 	$(RUN) pipeline --profile ci
 	$(RUN) build-book --run-dir runs/ci --strict --output runs/ci
+
+check-html: chromium
+	$(PY) -m pytest -p no:cacheprovider tests/browser
+
+# Debian's Chromium and ChromeDriver, for the browser check (installed when missing).
+chromium:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		{ apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } || \
+		  { echo "error: the browser check needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver, as root)" >&2; exit 1; }; }
 
 ## notebooks: re-execute the committed notebooks in place with their ci defaults
 notebooks: data

@@ -40,6 +40,9 @@ PAPER_CLAIMS = [
     ("svm_accuracy", "Table 3", "SVM accuracy", 0.968),
     ("literature_accuracy_low", "Table 3", "published CNN-LSTMs, NSL-KDD / CICIDS2017 (low)", 0.9839),
     ("literature_accuracy_high", "Table 3", "published CNN-LSTMs, NSL-KDD / CICIDS2017 (high)", 0.994),
+    ("ranking", "Section 4.4", "CNN-LSTM > Random Forest > SVM (accuracy)", "holds"),
+    ("slow_rate_misses", "Section 4.3", "missed attacks are mainly low-intensity, slow-rate",
+     "yes"),
     ("latency_ms_per_flow", "Section 4.5", "inference latency per flow (ms)", 2.5),
     ("flows_per_second", "Section 4.5", "inference throughput (flows/s)", 400),
 ]

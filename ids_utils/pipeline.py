@@ -159,14 +159,16 @@ def build_book(run_dir: str | Path, strict: bool = False,
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml", "references.bib"):
+    for name in ("_toc.yml", "references.bib"):
         shutil.copy2(PROJECT_ROOT / name, stage / name)
+    write_config(run_dir, stage / "_config.yml")
     shutil.copytree(PROJECT_ROOT / "book", stage / "book")
     shutil.copytree(executed, stage / "notebooks")
     generated = stage / "book" / "_generated"
     write_build_facts(run_dir, generated)
     write_timings(run_dir, generated)
     write_training_speed(run_dir, generated)
+    write_ledger(run_dir, generated)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
                "--path-output", str(Path(output_dir).resolve())]
     if strict:
@@ -225,4 +227,44 @@ def write_training_speed(run_dir: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "training_speed.md"
     path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def write_ledger(run_dir: Path, folder: Path) -> Path:
+    """Write the claims ledger of the run as Markdown."""
+    from .ledger import build_ledger, ledger_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ledger.md"
+    path.write_text(ledger_markdown(build_ledger(run_dir)))
+    return path
+
+
+def source_commit() -> str:
+    """The project's git commit (with ``-dirty`` for uncommitted changes), or ``unknown``."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
+                              text=True)
+    head = git("rev-parse", "--short", "HEAD")
+    if head.returncode:
+        return "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def write_config(run_dir: Path, path: Path) -> Path:
+    """Copy ``_config.yml``, adding a footer that names the run's profile, data and commit.
+
+    The footer is on every page, so each page says what produced it.
+    """
+    import yaml
+
+    config = yaml.safe_load((PROJECT_ROOT / "_config.yml").read_text())
+    report = read_json(run_dir / "artifacts" / "data_report.json")
+    sample = report["sample"]["achieved"]
+    footer = (f"Built by the <code>{report['profile']}</code> profile from "
+              f"{report['source']['release']} ({sample['total']:,} flows sampled), "
+              f"commit <code>{source_commit()}</code>.")
+    config.setdefault("html", {})["extra_footer"] = footer
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -113,3 +113,17 @@ def test_a_foreign_folder_is_never_cleared(tmp_path):
     with pytest.raises(pipeline.PipelineError, match="not a run directory"):
         pipeline.run_pipeline("ci", run_dir=tmp_path)
     assert keep.read_text() == "mine"
+
+
+def test_the_ledger_lists_every_claim_once_with_a_verdict(two_ci_runs):
+    from ids_utils import ledger
+    from ids_utils.paper import paper_claims
+
+    table = ledger.build_ledger(two_ci_runs[0])
+    assert sorted(table["claim"]) == sorted(paper_claims().index)
+    assert set(table["verdict"]) <= {ledger.REPRODUCED, ledger.NOT_REPRODUCED,
+                                     ledger.NOT_TESTABLE, ledger.INCONSISTENT}
+    inconsistent = set(table.loc[table["verdict"] == ledger.INCONSISTENT, "claim"])
+    assert inconsistent == {"accuracy", "precision", "recall", "f1"}
+    text = ledger.ledger_markdown(table)
+    assert text.startswith(f"{len(table)} claims:")
