@@ -130,8 +130,6 @@ NSL_KDD_ATTACK_FAMILY = {
         "sqlattack", "xterm")},
 }
 
-STANDARD_LABEL_COLUMNS = ("fine_label", "family", "attack")
-SOURCE_COLUMNS = ("source_file", "source_line")
 
 
 @dataclass(frozen=True)

@@ -199,10 +199,7 @@ def write_build_facts(run_dir: Path, folder: Path) -> Path:
     ]
     if sample["shortfall"]:
         lines.append(f"- **Scale**: {sample['shortfall']}")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "build_facts.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return _write_markdown(folder, "build_facts.md", "\n".join(lines) + "\n")
 
 
 def write_timings(run_dir: Path, folder: Path) -> Path:
@@ -210,10 +207,7 @@ def write_timings(run_dir: Path, folder: Path) -> Path:
     timings = read_json(run_dir / "artifacts" / "timings.json")
     rows = ["| stage | seconds |", "| --- | ---: |"]
     rows += [f"| `{stage}` | {seconds:.1f} |" for stage, seconds in timings.items()]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "timings.md"
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return _write_markdown(folder, "timings.md", "\n".join(rows) + "\n")
 
 
 def write_training_speed(run_dir: Path, folder: Path) -> Path:
@@ -224,20 +218,14 @@ def write_training_speed(run_dir: Path, folder: Path) -> Path:
     rows += [f"| {r['setting']} | {r['rows']:,} | {r['first_epoch_seconds']:.1f} | "
              f"{r['seconds_per_epoch']:.1f} | {r['flows_per_second']:,.0f} | "
              f"{r['minutes_for_20_epochs']:.1f} |" for r in results]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "training_speed.md"
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return _write_markdown(folder, "training_speed.md", "\n".join(rows) + "\n")
 
 
 def write_ledger(run_dir: Path, folder: Path) -> Path:
     """Write the claims ledger of the run as Markdown."""
     from .ledger import build_ledger, ledger_markdown
 
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "ledger.md"
-    path.write_text(ledger_markdown(build_ledger(run_dir)))
-    return path
+    return _write_markdown(folder, "ledger.md", ledger_markdown(build_ledger(run_dir)))
 
 
 def source_commit() -> str:
@@ -267,4 +255,11 @@ def write_config(run_dir: Path, path: Path) -> Path:
               f"commit <code>{source_commit()}</code>.")
     config.setdefault("html", {})["extra_footer"] = footer
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _write_markdown(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
     return path

@@ -7,7 +7,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-PALETTE = {"Benign": "#4C72B0", "Attack": "#C44E52"}
 
 
 def use_style() -> None:
