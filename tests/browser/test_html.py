@@ -64,8 +64,12 @@ def test_the_book_has_its_chapters():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page(server, browser, page):
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.get(f"{server}/{page}")
-    assert browser.execute_script("return document.readyState") == "complete"
+    # get() can return while late resources load; images are judged once the page is complete.
+    WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script("return document.readyState") == "complete")
     broken_images = browser.execute_script(
         "return Array.from(document.images)"
         ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
