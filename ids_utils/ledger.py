@@ -36,6 +36,10 @@ INCONSISTENT = "inconsistent within the paper"
 #: the paper is inconsistent with itself (its values have four digits).
 ARITHMETIC_TOLERANCE = 5e-4
 
+#: An interval wider than this contains almost any value: a "reproduced" verdict
+#: inside it is flagged as uninformative.
+WIDE_INTERVAL = 0.1
+
 
 def _interval(row: dict) -> tuple[float, float, float]:
     return row["mean"], row["ci_low"], row["ci_high"]
@@ -107,6 +111,8 @@ def build_ledger(run_dir: str | Path) -> pd.DataFrame:
         mean, low, high = _interval(metrics["aggregate"][name])
         verdict = _within(claims.loc[name, "paper"], low, high)
         note = "" if verdict != NOT_TESTABLE else "one seed: no interval"
+        if verdict == REPRODUCED and high - low > WIDE_INTERVAL:
+            note = "interval too wide to tell: consistent with the paper, not a confirmation"
         if name in implied and abs(implied[name] - claims.loc[name, "paper"]) > ARITHMETIC_TOLERANCE:
             verdict = INCONSISTENT
             note = f"its Table 2 implies {implied[name]:.4f}"
