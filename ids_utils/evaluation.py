@@ -10,6 +10,10 @@ from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_s
 from .paper import TABLE1_METRICS
 
 
+#: Confidence level of every interval in the book.
+CONFIDENCE = 0.95
+
+
 def metrics_from_confusion(tn: int, fp: int, fn: int, tp: int) -> dict[str, float]:
     """Accuracy, precision, recall, F1, false positive and detection rates from the four cells.
 
@@ -67,7 +71,7 @@ def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, flo
     return {**ordered, "tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": int(y_true.size)}
 
 
-def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95,
+def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = CONFIDENCE,
                          bounds: tuple[float, float] | None = (0.0, 1.0)) -> pd.DataFrame:
     """Mean, standard deviation and a t-based confidence interval of each column.
 
@@ -75,7 +79,7 @@ def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95,
     ----------
     per_seed : pandas.DataFrame
         One row per seed, one column per metric.
-    confidence : float, default 0.95
+    confidence : float, default :data:`CONFIDENCE`
     bounds : (float, float) or None, default (0, 1)
         The range the metrics live in; the interval is clipped to it (a t
         interval of a rate near 1 can otherwise pass 1).  None: no clipping.
@@ -98,21 +102,6 @@ def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = 0.95,
         low, high = low.clip(lower=bounds[0]), high.clip(upper=bounds[1])
     return pd.DataFrame({"mean": mean, "std": std, "ci_low": low, "ci_high": high,
                          "n_seeds": n})
-
-
-
-def verdict(paper_value: float, low: float, high: float, tolerance: float = 0.0) -> str:
-    """Where the paper's value falls against our interval.
-
-    ``within`` when ``low - tolerance <= paper_value <= high + tolerance``;
-    otherwise ``paper higher`` or ``paper lower``.  A NaN interval (one seed)
-    gives ``no interval``.
-    """
-    if np.isnan(low) or np.isnan(high):
-        return "no interval (one seed)"
-    if low - tolerance <= paper_value <= high + tolerance:
-        return "within our interval"
-    return "paper higher" if paper_value > high else "paper lower"
 
 
 def predictions_frame(seed: int, test: pd.DataFrame, probability: np.ndarray,

@@ -57,12 +57,6 @@ def test_interval_over_seeds():
     assert np.isnan(single["ci_low"]) and single["n_seeds"] == 1
 
 
-def test_verdict():
-    assert evaluation.verdict(0.95, 0.9, 0.96) == "within our interval"
-    assert evaluation.verdict(0.99, 0.9, 0.96) == "paper higher"
-    assert evaluation.verdict(0.5, 0.9, 0.96) == "paper lower"
-
-
 def test_paper_claims_table():
     claims = paper_claims()
     assert claims.index.is_unique

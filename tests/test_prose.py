@@ -1,0 +1,39 @@
+"""No number in the book's prose is typed by hand (issue 6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ids_utils import prose
+from ids_utils.pipeline import PROJECT_ROOT
+
+
+def test_a_typed_result_is_caught():
+    text = "Our accuracy was 0.9212 on 1,888 flows, the paper's 99.81%."
+    assert prose.typed_numbers(text) == ["0.9212", "1,888"]
+
+
+def test_glue_code_references_and_names_are_not_typed_numbers():
+    text = ("Accuracy {glue:text}`accuracy:.4f` in Table 1 (Sections 4.2-4.3), `seed-42`, "
+            "CICIoT2023 and KDDTest-21, p99.\n\n```bash\nmake book  # 20 minutes\n```\n")
+    assert prose.typed_numbers(text) == []
+
+
+def test_the_papers_values_may_be_quoted_in_their_usual_forms():
+    text = "100,000 flows, 90% benign (90:10), 80/20 split, 0.9989, 17,980, 2.5 ms, epoch 15."
+    assert prose.typed_numbers(text) == []
+
+
+def test_no_number_in_the_books_prose_is_typed_by_hand():
+    typed = {where: numbers for where, text in prose.markdown_sources(PROJECT_ROOT).items()
+             if (numbers := prose.typed_numbers(text))}
+    assert not typed, f"numbers typed into prose (glue them or quote the paper): {typed}"
+
+
+@pytest.mark.parametrize("kind", ["result", "premise", "setting"])
+def test_claims_table_kinds(kind):
+    from ids_utils.paper import paper_claims
+
+    assert len(paper_claims(kind)) > 0
+    with pytest.raises(ValueError, match="unknown kind"):
+        paper_claims("guess")
