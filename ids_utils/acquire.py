@@ -24,6 +24,10 @@ import pooch
 #: The CIC research server's folder of the 169 original-release CSV part files.
 OFFICIAL_BASE_URL = "http://cicresearch.ca/IOTDataset/CIC_IOT_Dataset2023/Dataset/CSV/CSV/"
 OFFICIAL_PART_COUNT = 169
+#: The full original release as its publishers describe it (flows, benign flows);
+#: the class-ratio chapter uses their benign share, and prose quotes both.
+OFFICIAL_RELEASE_FLOWS = 46_686_579
+OFFICIAL_RELEASE_BENIGN = 1_098_195
 _PART_UUID = "363d1ba3-8ab5-4f96-bc25-4d5862db7cb9-c000"
 
 #: Registry file (``sha256sum`` format) kept beside downloaded files.

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from .acquire import OFFICIAL_PART_COUNT, OFFICIAL_RELEASE_BENIGN, OFFICIAL_RELEASE_FLOWS
 from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
 from .datasets import DataError
 from .profiles import get_profile
@@ -169,6 +170,7 @@ def build_book(run_dir: str | Path, strict: bool = False,
     write_timings(run_dir, generated)
     write_training_speed(run_dir, generated)
     write_ledger(run_dir, generated)
+    write_environment(generated)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
                "--path-output", str(Path(output_dir).resolve())]
     if strict:
@@ -199,6 +201,9 @@ def write_build_facts(run_dir: Path, folder: Path) -> Path:
     ]
     if sample["shortfall"]:
         lines.append(f"- **Scale**: {sample['shortfall']}")
+    lines.append(f"- **The full original release** (its publishers' figures): "
+                 f"{OFFICIAL_RELEASE_FLOWS:,} flows ({OFFICIAL_RELEASE_BENIGN:,} benign) in "
+                 f"{OFFICIAL_PART_COUNT} part files")
     return _write_markdown(folder, "build_facts.md", "\n".join(lines) + "\n")
 
 
@@ -222,10 +227,28 @@ def write_training_speed(run_dir: Path, folder: Path) -> Path:
 
 
 def write_ledger(run_dir: Path, folder: Path) -> Path:
-    """Write the claims ledger of the run as Markdown."""
-    from .ledger import build_ledger, ledger_markdown
+    """Write the claims ledger of the run, and the verdict rule above it, as Markdown."""
+    from .ledger import VERDICT_RULE, build_ledger, ledger_markdown
 
+    _write_markdown(folder, "verdict_rule.md", VERDICT_RULE)
     return _write_markdown(folder, "ledger.md", ledger_markdown(build_ledger(run_dir)))
+
+
+#: The packages whose versions the reproducibility chapter lists.
+KEY_PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn", "xgboost-cpu", "pandas", "numpy",
+                "onnxruntime", "jupyter-book", "myst-nb", "papermill")
+
+
+def write_environment(folder: Path) -> Path:
+    """Write the Markdown list of the interpreter, machine and key package versions."""
+    import platform
+    from importlib import metadata
+
+    lines = [f"- **Python** {platform.python_version()} on {platform.system()} "
+             f"{platform.machine()}, {os.cpu_count()} CPU cores",
+             f"- **Packages** (all pinned in `requirements.txt`): " +
+             ", ".join(f"{name} {metadata.version(name)}" for name in KEY_PACKAGES)]
+    return _write_markdown(folder, "environment.md", "\n".join(lines) + "\n")
 
 
 def source_commit() -> str:
