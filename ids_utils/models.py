@@ -18,6 +18,11 @@ DETECTOR_ENTRY = "ids_detector.json"
 FORMAT_VERSION = 1
 
 
+#: The architectures the ablation chapter trains, by name.  All share the
+#: paper's head (Dense 16, ReLU, dropout, sigmoid) and its training.
+VARIANTS = ("CNN-LSTM", "CNN only", "LSTM only", "MLP", "no dropout")
+
+
 def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = False,
                    jit_compile: bool | str = "auto", steps_per_execution: int = 1):
     """The paper's CNN-LSTM, compiled with Adam and binary cross-entropy.
@@ -42,25 +47,66 @@ def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = 
         Batches run per call into TensorFlow (Keras' ``compile`` argument): less
         Python overhead per batch, the same updates in the same order.
     """
+    return build_model("CNN-LSTM", n_features, learning_rate, unroll, jit_compile,
+                       steps_per_execution)
+
+
+def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
+                unroll: bool = False, jit_compile: bool | str = "auto",
+                steps_per_execution: int = 1):
+    """The paper's CNN-LSTM or one of its ablations (:data:`VARIANTS`), compiled.
+
+    ``CNN only`` keeps the convolution and flattens its output into the head;
+    ``LSTM only`` feeds the raw sequence to the two LSTMs; ``MLP`` replaces both
+    by two dense ReLU layers of about the CNN-LSTM's size; ``no dropout`` is the
+    CNN-LSTM with a dropout rate of 0.  Other arguments as :func:`build_cnn_lstm`.
+    """
     import keras
     from keras import layers
 
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown model variant {variant!r}; choose one of {VARIANTS}")
     if n_features < 3:
         raise ValueError(f"n_features must be at least 3 (the kernel size), got {n_features}")
     inputs = keras.Input(shape=(n_features,), name="flow")
-    x = layers.Reshape((n_features, 1), name="as_sequence")(inputs)
-    x = layers.Conv1D(32, 3, padding="same", activation="relu", name="conv")(x)
-    x = layers.LSTM(64, return_sequences=True, activation="relu", unroll=unroll,
-                    name="lstm_64")(x)
-    x = layers.LSTM(32, activation="relu", unroll=unroll, name="lstm_32")(x)
+    sequence = layers.Reshape((n_features, 1), name="as_sequence")(inputs)
+    if variant in ("CNN-LSTM", "no dropout", "CNN only"):
+        x = layers.Conv1D(32, 3, padding="same", activation="relu", name="conv")(sequence)
+    else:
+        x = sequence
+    if variant == "CNN only":
+        x = layers.Flatten(name="flatten")(x)
+    elif variant == "MLP":
+        x = layers.Dense(160, activation="relu", name="dense_160")(inputs)
+        x = layers.Dense(160, activation="relu", name="dense_160b")(x)
+    else:
+        x = layers.LSTM(64, return_sequences=True, activation="relu", unroll=unroll,
+                        name="lstm_64")(x)
+        x = layers.LSTM(32, activation="relu", unroll=unroll, name="lstm_32")(x)
     x = layers.Dense(16, activation="relu", name="dense_16")(x)
-    x = layers.Dropout(0.5, name="dropout")(x)
+    x = layers.Dropout(0.0 if variant == "no dropout" else 0.5, name="dropout")(x)
     outputs = layers.Dense(1, activation="sigmoid", name="attack_probability")(x)
-    model = keras.Model(inputs, outputs, name="cnn_lstm")
+    name = "cnn_lstm" if variant == "CNN-LSTM" else variant.lower().replace(" ", "_")
+    model = keras.Model(inputs, outputs, name=name)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                   loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit_compile,
                   steps_per_execution=steps_per_execution)
     return model
+
+
+def architecture_settings(model) -> dict:
+    """The settings of Section 3.3 as built in a model, named as in the paper's claims table.
+
+    Lets a test (and the model chapter) compare the built model with
+    ``paper_claims("setting")`` instead of trusting the code that builds it.
+    """
+    config = {layer.name: layer.get_config() for layer in model.layers}
+    return {"conv_filters": config["conv"]["filters"],
+            "kernel_size": config["conv"]["kernel_size"][0],
+            "lstm1_units": config["lstm_64"]["units"],
+            "lstm2_units": config["lstm_32"]["units"],
+            "dense_units": config["dense_16"]["units"],
+            "dropout_rate": config["dropout"]["rate"]}
 
 
 def trainable_parameters(model) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .models import build_cnn_lstm
+from .models import build_cnn_lstm, build_model
 
 #: The fastest deterministic settings found by the training-speed benchmark on a
 #: 2-core CPU: the LSTM loops unrolled (39 or 43 steps) and 8 batches per call
@@ -39,8 +39,8 @@ def set_determinism(seed: int) -> None:
 def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
                    y_val: np.ndarray, seed: int, epochs: int = 20, batch_size: int = 32,
                    learning_rate: float = 1e-3, speed: dict | None = None,
-                   verbose: int = 2):
-    """Train the paper's CNN-LSTM; the validation set is the only data watched.
+                   verbose: int = 2, variant: str = "CNN-LSTM"):
+    """Train the paper's CNN-LSTM (or an ablation); the validation set is the only data watched.
 
     Parameters
     ----------
@@ -61,6 +61,8 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
         :data:`FAST_SETTINGS` by default.
     verbose : int, default 2
         Keras progress: one line per epoch.
+    variant : str, default "CNN-LSTM"
+        One of :data:`ids_utils.models.VARIANTS`.
 
     Returns
     -------
@@ -71,8 +73,8 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     _check_xy(x_train, y_train, "training")
     _check_xy(x_val, y_val, "validation")
     set_determinism(seed)
-    model = build_cnn_lstm(x_train.shape[1], learning_rate=learning_rate,
-                           **(FAST_SETTINGS if speed is None else speed))
+    model = build_model(variant, x_train.shape[1], learning_rate=learning_rate,
+                        **(FAST_SETTINGS if speed is None else speed))
     timer = _EpochTimer()
     result = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
                        batch_size=batch_size, shuffle=True, verbose=verbose,

@@ -95,3 +95,23 @@ def test_other_zip_files_are_refused(tmp_path, scaler):
         models.load_detector(plain)
     with pytest.raises(models.DetectorFileError, match="no such model file"):
         models.load_detector(tmp_path / "absent.keras")
+
+
+def test_the_built_model_matches_the_papers_settings():
+    from ids_utils.paper import paper_claims
+
+    settings = paper_claims("setting")["paper"]
+    built = models.architecture_settings(models.build_cnn_lstm(39))
+    assert built == {name: settings[name] for name in built}
+
+
+@pytest.mark.parametrize("variant", ["CNN only", "LSTM only", "MLP", "no dropout"])
+def test_ablation_variants_are_comparable_in_size(variant):
+    model = models.build_model(variant, 39)
+    assert 0.5 < models.trainable_parameters(model) / 37_921 <= 1.0
+    assert model.output.shape[-1] == 1
+
+
+def test_an_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="unknown model variant"):
+        models.build_model("transformer", 39)
