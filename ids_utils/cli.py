@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="default: runs/<profile>")
     pipe.add_argument("--source", default="auto",
                       help="CICIoT2023 folder or file (default: the best under --data-dir)")
+    pipe.add_argument("--stages", nargs="+", metavar="NN",
+                      help="rerun only these stages (e.g. 09 10) in an existing run")
     pipe.set_defaults(func=_pipeline)
 
     score = commands.add_parser("score", help="score the flows of a CSV with a saved model")
@@ -173,7 +175,7 @@ def _fetch_data(args) -> int:
 
 def _pipeline(args) -> int:
     run_dir = run_pipeline(args.profile, data_dir=args.data_dir, run_dir=args.run_dir,
-                           source=args.source)
+                           source=args.source, stages=args.stages)
     print(run_dir)
     return 0
 

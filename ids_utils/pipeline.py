@@ -59,12 +59,20 @@ def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
 
 def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
                  run_dir: str | Path | None = None, source: str = "auto",
-                 notebooks_dir: str | Path = NOTEBOOKS_DIR) -> Path:
-    """Execute every stage notebook with the profile's parameters.
+                 notebooks_dir: str | Path = NOTEBOOKS_DIR,
+                 stages: list[str] | None = None) -> Path:
+    """Execute the stage notebooks in order with the profile's parameters.
 
     Executed notebooks go to ``<run_dir>/notebooks``, artefacts to
     ``<run_dir>/artifacts``, and the seconds each stage took to
     ``artifacts/timings.json``.
+
+    Parameters
+    ----------
+    stages : list of str, optional
+        Run only the notebooks whose names start with these prefixes (``["09",
+        "10"]``), keeping what earlier stages of the run wrote; by default the
+        run directory is cleared and every stage runs.
 
     Returns
     -------
@@ -78,11 +86,21 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir),
                       source=source)
     os.environ.update(QUIET_ENV)
-    clear_run_dir(run_dir)
+    notebooks = notebook_paths(notebooks_dir)
+    if stages:
+        if not (run_dir / RUN_MARKER).exists():
+            raise PipelineError(f"{run_dir}: not a run directory; run every stage first")
+        timings_path = artifacts_dir(run_dir) / "timings.json"
+        notebooks = [n for n in notebooks if n.name.startswith(tuple(stages))]
+        if not notebooks:
+            raise PipelineError(f"no stage notebook starts with any of {stages}")
+        timings = read_json(timings_path) if timings_path.exists() else {}
+    else:
+        clear_run_dir(run_dir)
+        timings = {}
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    timings = {}
-    for notebook in notebook_paths(notebooks_dir):
+    for notebook in notebooks:
         print(f"[pipeline] {profile}: {notebook.name}", file=sys.stderr, flush=True)
         start = time.perf_counter()
         try:
