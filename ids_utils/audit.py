@@ -93,3 +93,85 @@ class SourceSummary:
 
     def _nonzero(self, counts: np.ndarray) -> dict[str, int]:
         return {f: int(n) for f, n in zip(self.features, counts) if n}
+
+
+# --- Data audit of a sample (the "Beyond the paper" data-audit chapter) -----------------
+
+#: How many of the strongest single features count as shortcuts to remove.
+N_SHORTCUTS = 3
+
+#: Significant digits kept when looking for near duplicates.
+NEAR_DUPLICATE_DIGITS = 3
+
+
+def duplicate_counts(flows: pd.DataFrame, features: list[str]) -> dict:
+    """Exact and near duplicates in a set of flows, and vectors with conflicting labels.
+
+    Near duplicates are flows whose features agree once every value is rounded
+    to :data:`NEAR_DUPLICATE_DIGITS` significant digits.
+
+    Returns
+    -------
+    dict
+        ``flows``, ``exact_duplicate_rows`` (features and label), ``duplicate_vectors``
+        (features only), ``near_duplicate_vectors``, ``conflicting_vectors`` (distinct
+        vectors seen with both labels).
+    """
+    values = flows[features]
+    rounded = values.apply(lambda column: _round_significant(column.to_numpy(dtype="float64")))
+    vectors = pd.util.hash_pandas_object(values, index=False)
+    labels = flows["attack"].to_numpy()
+    labels_per_vector = pd.Series(labels).groupby(vectors.to_numpy()).nunique()
+    return {"flows": int(len(flows)),
+            "exact_duplicate_rows": int(flows[[*features, "attack"]].duplicated().sum()),
+            "duplicate_vectors": int(vectors.duplicated().sum()),
+            "near_duplicate_vectors": int(pd.util.hash_pandas_object(rounded, index=False)
+                                          .duplicated().sum()),
+            "conflicting_vectors": int((labels_per_vector > 1).sum())}
+
+
+def _round_significant(values: np.ndarray) -> np.ndarray:
+    magnitude = np.floor(np.log10(np.abs(np.where(values == 0, 1.0, values))))
+    factor = 10.0 ** (NEAR_DUPLICATE_DIGITS - 1 - magnitude)
+    return np.round(values * factor) / factor
+
+
+def single_feature_auc(train: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """ROC-AUC of each feature alone as an attack score, on training flows only.
+
+    ``strength`` is max(AUC, 1 - AUC): a feature that separates the classes in
+    either direction.  Computed on the training part so that choosing shortcut
+    features never looks at the test set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: feature; columns ``auc``, ``strength``; strongest first.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = train["attack"].to_numpy()
+    if len(np.unique(y)) < 2:
+        raise ValueError("single-feature ROC-AUC needs both classes in the training part")
+    auc = pd.Series({f: roc_auc_score(y, train[f].to_numpy(dtype="float64")) for f in features})
+    table = pd.DataFrame({"auc": auc, "strength": np.maximum(auc, 1 - auc)})
+    return table.sort_values("strength", ascending=False, kind="stable").rename_axis("feature")
+
+
+def without_train_copies(train: pd.DataFrame, test: pd.DataFrame,
+                         features: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """De-duplicate: one copy of each feature vector in training, and no test flow
+    whose feature vector is in training.
+
+    Returns
+    -------
+    train, test : pandas.DataFrame
+    removed : dict
+        Rows removed from each part (every removed row is counted).
+    """
+    train_keys = pd.util.hash_pandas_object(train[features], index=False)
+    kept_train = train[~train_keys.duplicated().to_numpy()]
+    test_keys = pd.util.hash_pandas_object(test[features], index=False)
+    kept_test = test[~test_keys.isin(set(train_keys)).to_numpy()]
+    return (kept_train.reset_index(drop=True), kept_test.reset_index(drop=True),
+            {"train": int(len(train) - len(kept_train)), "test": int(len(test) - len(kept_test))})

@@ -433,8 +433,8 @@ def read_nsl_kdd(path: str | Path) -> pd.DataFrame:
     """Read an NSL-KDD raw file (``KDDTrain+.txt``, ``KDDTest+.txt``...).
 
     Returns the 41 features (the 3 categorical ones as strings), ``fine_label``
-    (the attack name), ``family`` (DoS, Probe, R2L, U2R or Benign), ``attack``
-    and ``difficulty``.
+    (the attack name), ``family`` (DoS, Probe, R2L, U2R or Benign), ``attack``,
+    ``difficulty``, and ``source_file`` / ``source_line`` as for CICIoT2023 flows.
 
     Raises
     ------
@@ -469,6 +469,8 @@ def read_nsl_kdd(path: str | Path) -> pd.DataFrame:
     frame["attack"] = (frame["family"] != BENIGN_FAMILY).astype("int8")
     frame["difficulty"] = _numeric_column(raw["difficulty"], path, "difficulty",
                                           first_line=1).astype("int64")
+    frame["source_file"] = path.name
+    frame["source_line"] = np.arange(1, len(frame) + 1, dtype="int64")
     return frame
 
 

@@ -107,10 +107,20 @@ def split_train_val_test(frame: pd.DataFrame, test_fraction: float,
                          f"4 rows: {too_small.to_dict()}")
     rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed,
                                   stratify=frame[stratify])
-    train, val = train_test_split(rest, test_size=val_fraction, random_state=seed,
-                                  stratify=rest[stratify])
+    return {**split_train_val(rest, val_fraction, seed, stratify),
+            "test": test.sort_index().reset_index(drop=True)}
+
+
+def split_train_val(frame: pd.DataFrame, val_fraction: float, seed: int,
+                    stratify: str = "family") -> dict[str, pd.DataFrame]:
+    """Stratified training / validation split of a training set (no test part).
+
+    Used directly when the test set is given apart (NSL-KDD's official files).
+    """
+    train, val = train_test_split(frame, test_size=val_fraction, random_state=seed,
+                                  stratify=frame[stratify])
     return {name: part.sort_index().reset_index(drop=True)
-            for name, part in (("train", train), ("val", val), ("test", test))}
+            for name, part in (("train", train), ("val", val))}
 
 
 def fit_scaler(train: pd.DataFrame, features: list[str]) -> dict:
@@ -165,3 +175,39 @@ def count_cross_duplicates(train: pd.DataFrame, test: pd.DataFrame,
             "with_feature_and_label_copy_in_train": int(same_label.sum()),
             "by_family": {str(f): int(n) for f, n in
                           test.loc[in_train.to_numpy(), "family"].value_counts().sort_index().items()}}
+
+
+def one_hot(train: pd.DataFrame, others: dict[str, pd.DataFrame], numeric: list[str],
+            columns: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
+    """Add 0/1 indicator columns for categorical columns, categories from training only.
+
+    A category that appears only outside the training part gets no column (all
+    its indicators are 0), as it would for a deployed model.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+    others : dict of pandas.DataFrame
+        Validation and test parts, encoded like ``train``.
+    numeric : list of str
+        The numeric feature columns, first in the returned feature list.
+    columns : tuple of str
+        The categorical columns.
+
+    Returns
+    -------
+    train : pandas.DataFrame
+    others : dict of pandas.DataFrame
+    features : list of str
+        The numeric columns followed by the indicator columns, in a fixed order.
+    """
+    categories = {column: sorted(train[column].dropna().unique()) for column in columns}
+
+    def encode(frame):
+        encoded = frame.drop(columns=list(columns))
+        indicators = {f"{column}={value}": (frame[column] == value).astype("float64").to_numpy()
+                      for column, values in categories.items() for value in values}
+        return pd.concat([encoded, pd.DataFrame(indicators, index=frame.index)], axis=1)
+
+    features = [*numeric, *(f"{c}={v}" for c, values in categories.items() for v in values)]
+    return encode(train), {name: encode(frame) for name, frame in others.items()}, features

@@ -1,0 +1,159 @@
+"""Repeated train-and-test experiments for the "Beyond the paper" chapters.
+
+Every experiment follows the replication's protocol: a stratified split per
+seed, a scaler fitted on the training part only, the model trained watching
+only the validation part, and the test part scored once.  What varies is the
+data (features removed, duplicates removed, another class ratio, another
+dataset) or the model (:data:`ids_utils.models.VARIANTS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import balanced_accuracy_score
+
+from .baselines import paired_differences
+from .evaluation import CONFIDENCE, binary_metrics, summarise_over_seeds
+from .preprocess import fit_scaler, scale, split_train_val_test
+from .training import train_cnn_lstm
+
+#: Metrics the Beyond-the-paper chapters report, in order.
+METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
+           "false_positive_rate")
+
+
+def score(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
+    """Table 1 metrics plus balanced accuracy (the mean of the two classes' recalls)."""
+    y_true = np.asarray(y_true)
+    result = binary_metrics(y_true, probability, threshold)
+    result["balanced_accuracy"] = float(balanced_accuracy_score(
+        y_true, (np.asarray(probability) >= threshold).astype(int)))
+    return result
+
+
+def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
+                   settings: dict, variant: str = "CNN-LSTM",
+                   tests: dict[str, pd.DataFrame] | None = None) -> dict[str, dict]:
+    """Fit the scaler and a model on ``parts["train"]``; score the test set(s) once.
+
+    Parameters
+    ----------
+    parts : dict of pandas.DataFrame
+        ``train``, ``val`` and ``test`` parts with the feature columns and ``attack``.
+    features : list of str
+        The columns the model sees, in this order.
+    seed : int
+        Seeds the model's initial weights, dropout and batch order.
+    settings : dict
+        ``epochs``, ``batch_size``, ``learning_rate`` and ``threshold`` (a profile).
+    variant : str, default "CNN-LSTM"
+        One of :data:`ids_utils.models.VARIANTS`.
+    tests : dict of pandas.DataFrame, optional
+        Named test sets; ``{"test": parts["test"]}`` by default.
+
+    Returns
+    -------
+    dict
+        Test-set name -> :func:`score` of that set (with ``n``, its flows).
+    """
+    scaler = fit_scaler(parts["train"], features)
+    model, _ = train_cnn_lstm(
+        scale(parts["train"], scaler), parts["train"]["attack"].to_numpy(),
+        scale(parts["val"], scaler), parts["val"]["attack"].to_numpy(), seed=seed,
+        epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], verbose=0, variant=variant)
+    tests = {"test": parts["test"]} if tests is None else tests
+    results = {}
+    for name, test in tests.items():
+        probability = model.predict(scale(test, scaler), batch_size=4096, verbose=0).ravel()
+        results[name] = score(test["attack"].to_numpy(), probability, settings["threshold"])
+    return results
+
+
+def split(flows: pd.DataFrame, seed: int, settings: dict) -> dict[str, pd.DataFrame]:
+    """The replication's stratified split of ``flows`` for one seed (profile fractions)."""
+    return split_train_val_test(flows, settings["test_fraction"], settings["val_fraction"], seed)
+
+
+def summarise(per_seed: pd.DataFrame, by: str) -> dict:
+    """Mean and interval over seeds of each metric, per value of ``by``.
+
+    Returns
+    -------
+    dict
+        ``{group: {metric: {"mean", "std", "ci_low", "ci_high", "n_seeds"}}}``.
+    """
+    return {str(group): summarise_over_seeds(part[list(METRICS)]).to_dict(orient="index")
+            for group, part in per_seed.groupby(by, sort=False)}
+
+
+def advantage(per_seed: pd.DataFrame, reference: str, metric: str,
+              by: str = "model") -> pd.DataFrame:
+    """How much the reference beats each other model, seed by seed (reference minus other).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per other model: ``mean``, ``ci_low``, ``ci_high`` (the paired t-interval,
+        :data:`~ids_utils.evaluation.CONFIDENCE`) and ``p_value``; NaN with one seed.
+    """
+    table = per_seed.rename(columns={by: "model"})[["model", "seed", metric]]
+    difference = paired_differences(table, reference, metric, CONFIDENCE)
+    return pd.DataFrame({"mean": -difference["mean_difference"],
+                         "ci_low": -difference["ci_high"], "ci_high": -difference["ci_low"],
+                         "p_value": difference["p_value"]})
+
+
+def table(per_seed: pd.DataFrame, by: str, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
+    """Mean over seeds per group, with the interval of each metric as "[low, high]"."""
+    rows = {}
+    for group, summary in summarise(per_seed, by).items():
+        row = {}
+        for metric in metrics:
+            stats = summary[metric]
+            row[metric] = stats["mean"]
+            if not np.isnan(stats["ci_low"]):
+                row[f"{metric} interval"] = f"[{stats['ci_low']:.4f}, {stats['ci_high']:.4f}]"
+        rows[group] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+#: Baselines the cross-dataset chapter chooses from: the fast ones (the SVM and
+#: the MLP take minutes per fit on the full NSL-KDD training file).
+CROSS_DATASET_CANDIDATES = ("Random Forest", "Logistic regression", "HistGradientBoosting",
+                            "XGBoost")
+
+
+def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
+                  threshold: float, tests: dict[str, pd.DataFrame],
+                  candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES
+                  ) -> tuple[str, dict[str, dict]]:
+    """Fit each candidate baseline on the training part, keep the one with the best
+    validation accuracy, and score the test set(s) with it once.
+
+    The choice sees the validation part only, never a test set.
+
+    Returns
+    -------
+    name : str
+        The chosen baseline.
+    results : dict
+        Test-set name -> :func:`score`.
+    """
+    from .baselines import attack_probability, make_baselines
+
+    scaler = fit_scaler(parts["train"], features)
+    x_train, y_train = scale(parts["train"], scaler), parts["train"]["attack"].to_numpy()
+    x_val, y_val = scale(parts["val"], scaler), parts["val"]["attack"].to_numpy()
+    models = make_baselines(seed)
+    validation = {}
+    for name in candidates:
+        models[name].fit(x_train, y_train)
+        validation[name] = score(y_val, attack_probability(models[name], x_val),
+                                 threshold)["accuracy"]
+    chosen = max(validation, key=validation.get)
+    return chosen, {name: score(test["attack"].to_numpy(),
+                                attack_probability(models[chosen], scale(test, scaler)),
+                                threshold)
+                    for name, test in tests.items()}

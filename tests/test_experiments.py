@@ -1,0 +1,72 @@
+"""The data audit, one-hot encoding and the comparisons of the Beyond-the-paper chapters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ids_utils import audit, experiments, preprocess
+
+
+def _flows():
+    return pd.DataFrame({
+        "a": [1.0, 1.0, 1.0, 2.0, 3.0001, 3.0002],
+        "b": [5.0, 5.0, 5.0, 6.0, 7.0, 7.0],
+        "attack": [0, 0, 1, 1, 0, 0],
+    })
+
+
+def test_duplicate_counts():
+    counts = audit.duplicate_counts(_flows(), ["a", "b"])
+    assert counts == {"flows": 6, "exact_duplicate_rows": 1, "duplicate_vectors": 2,
+                      "near_duplicate_vectors": 3, "conflicting_vectors": 1}
+
+
+def test_single_feature_auc_finds_a_shortcut_in_either_direction():
+    train = pd.DataFrame({"up": [0, 1, 2, 3], "down": [3, 2, 1, 0], "noise": [1, 0, 0, 1],
+                          "attack": [0, 0, 1, 1]})
+    table = audit.single_feature_auc(train, ["noise", "up", "down"])
+    assert table.loc["up", "auc"] == 1.0 and table.loc["down", "auc"] == 0.0
+    assert table.loc["down", "strength"] == 1.0 and table.index[-1] == "noise"
+    with pytest.raises(ValueError, match="both classes"):
+        audit.single_feature_auc(train.assign(attack=0), ["up"])
+
+
+def test_deduplication_counts_every_removed_row():
+    flows = _flows()
+    train, test, removed = audit.without_train_copies(flows.iloc[:4], flows.iloc[2:], ["a", "b"])
+    assert removed == {"train": 2, "test": 2}
+    assert len(train) == 2 and len(test) == 2
+
+
+def test_one_hot_uses_training_categories_only():
+    train = pd.DataFrame({"x": [1.0, 2.0], "proto": ["tcp", "udp"]})
+    test = pd.DataFrame({"x": [3.0], "proto": ["icmp"]})
+    train_enc, others, features = preprocess.one_hot(train, {"test": test}, ["x"], ("proto",))
+    assert features == ["x", "proto=tcp", "proto=udp"]
+    assert others["test"][features].to_numpy().tolist() == [[3.0, 0.0, 0.0]]
+    assert train_enc["proto=udp"].tolist() == [0.0, 1.0]
+
+
+def test_balanced_accuracy_of_a_constant_answer_is_one_half():
+    y = np.array([0] * 9 + [1])
+    result = experiments.score(y, np.zeros(10), threshold=0.5)
+    assert result["accuracy"] == pytest.approx(0.9)
+    assert result["balanced_accuracy"] == pytest.approx(0.5)
+
+
+def test_advantage_is_reference_minus_other():
+    per_seed = pd.DataFrame({"model": ["ref", "ref", "ref", "other", "other", "other"],
+                             "seed": [1, 2, 3, 1, 2, 3],
+                             "accuracy": [0.9, 0.92, 0.91, 0.8, 0.83, 0.8]})
+    row = experiments.advantage(per_seed, "ref", "accuracy").loc["other"]
+    assert row["mean"] == pytest.approx(0.1)
+    assert 0 < row["ci_low"] < row["mean"] < row["ci_high"]
+
+
+def test_split_train_val_keeps_every_row():
+    frame = pd.DataFrame({"x": range(40), "attack": [0, 1] * 20})
+    parts = preprocess.split_train_val(frame, 0.25, seed=0, stratify="attack")
+    assert len(parts["train"]) + len(parts["val"]) == 40
+    assert parts["val"]["attack"].mean() == 0.5
