@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
     refresh = commands.add_parser("refresh-notebooks",
                                   help="re-execute the committed notebooks in place (ci)")
+    refresh.add_argument("--stages", nargs="+", metavar="NN",
+                         help="only these notebooks (e.g. 09 12); earlier stages' outputs "
+                              "must already be in runs/ci")
     refresh.set_defaults(func=_refresh_notebooks)
 
     book = commands.add_parser("build-book", help="build the HTML book from a run")
@@ -229,6 +232,6 @@ def _latency(args) -> int:
 
 
 def _refresh_notebooks(args) -> int:
-    for path in refresh_notebooks():
+    for path in refresh_notebooks(stages=args.stages):
         print(path)
     return 0

@@ -34,7 +34,8 @@ def score(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict
 
 def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
                    settings: dict, variant: str = "CNN-LSTM",
-                   tests: dict[str, pd.DataFrame] | None = None) -> dict[str, dict]:
+                   tests: dict[str, pd.DataFrame] | None = None,
+                   return_probabilities: bool = False):
     """Fit the scaler and a model on ``parts["train"]``; score the test set(s) once.
 
     Parameters
@@ -51,11 +52,15 @@ def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: in
         One of :data:`ids_utils.models.VARIANTS`.
     tests : dict of pandas.DataFrame, optional
         Named test sets; ``{"test": parts["test"]}`` by default.
+    return_probabilities : bool, default False
+        Also return each test flow's attack probability.
 
     Returns
     -------
     dict
         Test-set name -> :func:`score` of that set (with ``n``, its flows).
+    dict, only with ``return_probabilities``
+        Test-set name -> probabilities, in the test set's row order.
     """
     scaler = fit_scaler(parts["train"], features)
     model, _ = train_cnn_lstm(
@@ -64,11 +69,11 @@ def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: in
         epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], verbose=0, variant=variant)
     tests = {"test": parts["test"]} if tests is None else tests
-    results = {}
-    for name, test in tests.items():
-        probability = model.predict(scale(test, scaler), batch_size=4096, verbose=0).ravel()
-        results[name] = score(test["attack"].to_numpy(), probability, settings["threshold"])
-    return results
+    probabilities = {name: model.predict(scale(test, scaler), batch_size=4096, verbose=0).ravel()
+                     for name, test in tests.items()}
+    results = {name: score(test["attack"].to_numpy(), probabilities[name], settings["threshold"])
+               for name, test in tests.items()}
+    return (results, probabilities) if return_probabilities else results
 
 
 def split(flows: pd.DataFrame, seed: int, settings: dict) -> dict[str, pd.DataFrame]:
@@ -127,8 +132,7 @@ CROSS_DATASET_CANDIDATES = ("Random Forest", "Logistic regression", "HistGradien
 
 def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
                   threshold: float, tests: dict[str, pd.DataFrame],
-                  candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES
-                  ) -> tuple[str, dict[str, dict]]:
+                  candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES):
     """Fit each candidate baseline on the training part, keep the one with the best
     validation accuracy, and score the test set(s) with it once.
 
@@ -140,6 +144,8 @@ def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int
         The chosen baseline.
     results : dict
         Test-set name -> :func:`score`.
+    probabilities : dict
+        Test-set name -> each test flow's attack probability.
     """
     from .baselines import attack_probability, make_baselines
 
@@ -153,7 +159,15 @@ def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int
         validation[name] = score(y_val, attack_probability(models[name], x_val),
                                  threshold)["accuracy"]
     chosen = max(validation, key=validation.get)
-    return chosen, {name: score(test["attack"].to_numpy(),
-                                attack_probability(models[chosen], scale(test, scaler)),
-                                threshold)
-                    for name, test in tests.items()}
+    probabilities = {name: attack_probability(models[chosen], scale(test, scaler))
+                     for name, test in tests.items()}
+    return chosen, {name: score(test["attack"].to_numpy(), probabilities[name], threshold)
+                    for name, test in tests.items()}, probabilities
+
+
+def recall_by_group(test: pd.DataFrame, probability: np.ndarray, threshold: float,
+                    group: pd.Series) -> pd.Series:
+    """Share of each group's attack flows detected (recall), e.g. by attack family."""
+    attacks = test["attack"].to_numpy() == 1
+    detected = pd.Series(np.asarray(probability)[attacks] >= threshold)
+    return detected.groupby(np.asarray(group)[attacks]).mean()

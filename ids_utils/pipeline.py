@@ -133,17 +133,22 @@ def clear_run_dir(run_dir: Path) -> None:
     (run_dir / RUN_MARKER).touch()
 
 
-def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
+def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
+                      stages: list[str] | None = None) -> list[Path]:
     """Re-execute the committed notebooks in place with their own (``ci``) defaults.
 
     Their stored outputs are what nbval compares against, so they must come
     from a ``ci`` run.  No timing metadata is recorded, to keep diffs small.
+    ``stages`` limits the refresh to notebooks whose names start with these
+    prefixes; they read what the earlier stages left in ``runs/ci``.
     """
     import nbclient
     import nbformat
 
     os.environ.update(QUIET_ENV)
     paths = notebook_paths(notebooks_dir)
+    if stages:
+        paths = [p for p in paths if p.name.startswith(tuple(stages))]
     for path in paths:
         print(f"[refresh] {path.name}", file=sys.stderr, flush=True)
         notebook = nbformat.read(path, as_version=4)

@@ -70,3 +70,10 @@ def test_split_train_val_keeps_every_row():
     parts = preprocess.split_train_val(frame, 0.25, seed=0, stratify="attack")
     assert len(parts["train"]) + len(parts["val"]) == 40
     assert parts["val"]["attack"].mean() == 0.5
+
+
+def test_recall_by_group_counts_attack_flows_only():
+    test = pd.DataFrame({"attack": [0, 1, 1, 1]})
+    recall = experiments.recall_by_group(test, np.array([0.9, 0.9, 0.1, 0.8]), 0.5,
+                                         pd.Series(["x", "new", "new", "old"]))
+    assert recall.to_dict() == {"new": 0.5, "old": 1.0}
