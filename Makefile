@@ -16,9 +16,12 @@ book: data
 	$(RUN) pipeline --profile paper
 	$(RUN) build-book --run-dir runs/paper
 
-## test: unit tests, nbval over the notebooks (ci profile), strict build of a ci run,
-## and that build checked page by page in headless Chromium
-test: unit nbval book-ci check-html
+## test: strict build of a ci run, unit tests (reusing that run), nbval over the notebooks
+## (ci profile), and the build checked page by page in headless Chromium
+test: book-ci
+	$(MAKE) unit CI_RUN=$(CURDIR)/runs/ci
+	$(MAKE) nbval
+	$(MAKE) check-html
 
 venv: $(VENV)/.installed
 
@@ -32,8 +35,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: venv
 	$(RUN) fetch-data
 
+# CI_RUN: a complete ci run the pipeline tests may reuse (set by `make test`).
 unit: data
-	$(PY) -m pytest tests --ignore=tests/browser
+	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser
 
 nbval: data
 	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -52,9 +54,22 @@ DETERMINISM_STAGES = ["01", "02", "03", "04", "05"]
 
 @pytest.fixture(scope="module")
 def two_ci_runs(tmp_path_factory):
-    """A complete ci run, and a second one of the stages the determinism tests compare."""
-    first, second = (tmp_path_factory.mktemp(f"run{i}") for i in range(2))
-    pipeline.run_pipeline("ci", run_dir=first)
+    """A complete ci run, and a second one of the stages the determinism tests compare.
+
+    ``make test`` builds the ci book first and passes that complete run in
+    ``IDS_CI_RUN`` rather than running every stage a second time; without it
+    (``pytest`` alone) the fixture makes its own.
+    """
+    complete = os.environ.get("IDS_CI_RUN")
+    if complete:
+        first = Path(complete)
+        stages = set(read_json(first / "artifacts" / "timings.json"))
+        assert stages == {p.stem for p in pipeline.notebook_paths()}, \
+            f"IDS_CI_RUN={complete} is not a complete run"
+    else:
+        first = tmp_path_factory.mktemp("run0")
+        pipeline.run_pipeline("ci", run_dir=first)
+    second = tmp_path_factory.mktemp("run1")
     pipeline.clear_run_dir(second)
     pipeline.run_pipeline("ci", run_dir=second, stages=DETERMINISM_STAGES)
     return first, second
