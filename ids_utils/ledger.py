@@ -204,8 +204,9 @@ def _data_audit(artifacts: Path, rows: _Rows) -> None:
     share = audit["test_copies"]["share_with_feature_copy_in_train"]
     rows.add("independent_test_set", round(share, 4),
              verdict=REPRODUCED if share == 0 else NOT_REPRODUCED,
-             note="share of test flows whose feature vector is also in training "
-                  "(mean over seeds)")
+             note=f"share of test flows whose feature vector is also in training (mean over "
+                  f"seeds); the whole source holds "
+                  f"{audit['duplicates_in_source']['duplicate_vectors']:,} repeated vectors")
 
 
 def _ablations(artifacts: Path, rows: _Rows) -> None:
