@@ -113,7 +113,8 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
                                 f"{exc.ename}: {exc.evalue} (executed notebook: "
                                 f"{out_dir / notebook.name})") from None
         timings[notebook.stem] = round(time.perf_counter() - start, 1)
-    write_json(artifacts_dir(run_dir) / "timings.json", timings)
+        # Written after every stage, so an interrupted run still says what it measured.
+        write_json(artifacts_dir(run_dir) / "timings.json", timings)
     return run_dir
 
 

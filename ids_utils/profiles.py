@@ -5,8 +5,10 @@ settings.  The committed notebooks' ``parameters`` cells hold the ``ci``
 values (a test checks it), so re-executing them as they are is a ``ci`` run.
 
 ``nslkdd_train_rows`` caps the official NSL-KDD training file (None: all of
-it); ``cross_dataset_seeds`` are the seeds of the NSL-KDD chapter, fewer than
-``seeds`` in the paper profile because each trains on up to 125,973 flows.
+it); ``cross_dataset_seeds`` are the seeds of the NSL-KDD chapter, one in the
+paper profile: with the one-hot encoded features the CNN-LSTM reads sequences
+of 122 steps, and one seed of both protocols at full scale takes about 25
+minutes on this machine's 2 cores.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ PROFILES = {
         "latency_calls": 1_000,
         "stream_flows": 100_000,
         "nslkdd_train_rows": None,
-        "cross_dataset_seeds": [42, 43, 44],
+        "cross_dataset_seeds": [42],
     },
 }
 
