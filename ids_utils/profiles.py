@@ -7,8 +7,8 @@ values (a test checks it), so re-executing them as they are is a ``ci`` run.
 ``nslkdd_train_rows`` caps the official NSL-KDD training file (None: all of
 it); ``cross_dataset_seeds`` are the seeds of the NSL-KDD chapter, one in the
 paper profile: with the one-hot encoded features the CNN-LSTM reads sequences
-of 122 steps, and one seed of both protocols at full scale takes about 25
-minutes on this machine's 2 cores.
+of 122 steps, and one seed of both protocols at full scale took 51 minutes
+on this machine's 2 cores (part of it sharing them with a test run).
 """
 
 from __future__ import annotations
