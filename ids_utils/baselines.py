@@ -18,6 +18,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 from xgboost import XGBClassifier
 
+from .evaluation import CONFIDENCE
+
 #: Hidden layers of the MLP baseline: about the CNN-LSTM's 37,921 parameters
 #: for 39 to 43 features (35,009 and 36,033 weights).
 MLP_HIDDEN = (256, 96)
@@ -116,7 +118,7 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
 
 
 def paired_differences(per_seed: pd.DataFrame, reference: str, metric: str,
-                       confidence: float = 0.95) -> pd.DataFrame:
+                       confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per-seed difference of a metric between each model and the reference model.
 
     Parameters

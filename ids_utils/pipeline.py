@@ -52,9 +52,12 @@ def resolve_source(data_dir: str | Path, source: str = "auto") -> Path:
                     "no CICIoT2023 data: run `python -m ids_utils fetch-data` first")
 
 
-def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> list[Path]:
-    """The stage notebooks (``NN_name.ipynb``) in order."""
-    return sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR,
+                   stages: list[str] | None = None) -> list[Path]:
+    """The stage notebooks (``NN_name.ipynb``) in order; only those whose names
+    start with one of ``stages`` (e.g. ``["09", "12"]``) when given."""
+    paths = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+    return [p for p in paths if p.name.startswith(tuple(stages))] if stages else paths
 
 
 def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
@@ -86,12 +89,11 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir),
                       source=source)
     os.environ.update(QUIET_ENV)
-    notebooks = notebook_paths(notebooks_dir)
+    notebooks = notebook_paths(notebooks_dir, stages)
     if stages:
         if not (run_dir / RUN_MARKER).exists():
             raise PipelineError(f"{run_dir}: not a run directory; run every stage first")
         timings_path = artifacts_dir(run_dir) / "timings.json"
-        notebooks = [n for n in notebooks if n.name.startswith(tuple(stages))]
         if not notebooks:
             raise PipelineError(f"no stage notebook starts with any of {stages}")
         timings = read_json(timings_path) if timings_path.exists() else {}
@@ -147,9 +149,7 @@ def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
     import nbformat
 
     os.environ.update(QUIET_ENV)
-    paths = notebook_paths(notebooks_dir)
-    if stages:
-        paths = [p for p in paths if p.name.startswith(tuple(stages))]
+    paths = notebook_paths(notebooks_dir, stages)
     for path in paths:
         print(f"[refresh] {path.name}", file=sys.stderr, flush=True)
         notebook = nbformat.read(path, as_version=4)
