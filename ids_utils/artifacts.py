@@ -27,6 +27,16 @@ def seed_dir(run_dir: str | Path, seed: int) -> Path:
     return path
 
 
+def model_dir(run_dir: str | Path, seed: int, model: str) -> Path:
+    """The folder of one CNN-LSTM trained on one seed's split (its detector and history):
+    ``artifacts/seed-<seed>/<as-written|stabilised>``."""
+    from .models import model_slug
+
+    path = seed_dir(run_dir, seed) / model_slug(model)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def write_json(path: str | Path, data) -> Path:
     """Write JSON with sorted keys and a trailing newline (stable diffs)."""
     path = Path(path)

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
 
 from .baselines import paired_differences
+from .diagnostics import divergence_check
 from .evaluation import CONFIDENCE, binary_metrics, summarise_over_seeds
 from .preprocess import fit_scaler, scale, split_train_val_test
 from .training import train_cnn_lstm
@@ -35,7 +36,8 @@ def score(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict
 def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
                    settings: dict, variant: str = "CNN-LSTM",
                    tests: dict[str, pd.DataFrame] | None = None,
-                   return_probabilities: bool = False):
+                   return_probabilities: bool = False, lstm_activation: str = "relu",
+                   unscaled=()):
     """Fit the scaler and a model on ``parts["train"]``; score the test set(s) once.
 
     Parameters
@@ -54,26 +56,38 @@ def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: in
         Named test sets; ``{"test": parts["test"]}`` by default.
     return_probabilities : bool, default False
         Also return each test flow's attack probability.
+    lstm_activation : {"relu", "tanh"}, default "relu"
+        The CNN-LSTM as written, or stabilised (:data:`ids_utils.models.CNN_LSTMS`).
+    unscaled : iterable of str, default ()
+        Features the scaler leaves as they are (0/1 indicators).
 
     Returns
     -------
     dict
-        Test-set name -> :func:`score` of that set (with ``n``, its flows).
+        Test-set name -> :func:`score` of that set (with ``n``, its flows, and
+        ``diverged``, the run's :func:`~ids_utils.diagnostics.divergence_check`).
     dict, only with ``return_probabilities``
         Test-set name -> probabilities, in the test set's row order.
     """
-    scaler = fit_scaler(parts["train"], features)
-    model, _ = train_cnn_lstm(
+    scaler = fit_scaler(parts["train"], features, unscaled)
+    x_val = scale(parts["val"], scaler)
+    model, history = train_cnn_lstm(
         scale(parts["train"], scaler), parts["train"]["attack"].to_numpy(),
-        scale(parts["val"], scaler), parts["val"]["attack"].to_numpy(), seed=seed,
+        x_val, parts["val"]["attack"].to_numpy(), seed=seed,
         epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], verbose=0, variant=variant)
+        learning_rate=settings["learning_rate"], verbose=0, variant=variant,
+        lstm_activation=lstm_activation)
+    check = divergence_check(history["loss"], _predict(model, x_val), settings["threshold"])
     tests = {"test": parts["test"]} if tests is None else tests
-    probabilities = {name: model.predict(scale(test, scaler), batch_size=4096, verbose=0).ravel()
-                     for name, test in tests.items()}
-    results = {name: score(test["attack"].to_numpy(), probabilities[name], settings["threshold"])
+    probabilities = {name: _predict(model, scale(test, scaler)) for name, test in tests.items()}
+    results = {name: {**score(test["attack"].to_numpy(), probabilities[name],
+                              settings["threshold"]), "diverged": check["diverged"]}
                for name, test in tests.items()}
     return (results, probabilities) if return_probabilities else results
+
+
+def _predict(model, x: np.ndarray) -> np.ndarray:
+    return model.predict(x, batch_size=4096, verbose=0).ravel()
 
 
 def split(flows: pd.DataFrame, seed: int, settings: dict) -> dict[str, pd.DataFrame]:
@@ -132,7 +146,7 @@ CROSS_DATASET_CANDIDATES = ("Random Forest", "Logistic regression", "HistGradien
 
 def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
                   threshold: float, tests: dict[str, pd.DataFrame],
-                  candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES):
+                  candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES, unscaled=()):
     """Fit each candidate baseline on the training part, keep the one with the best
     validation accuracy, and score the test set(s) with it once.
 
@@ -149,7 +163,7 @@ def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int
     """
     from .baselines import attack_probability, make_baselines
 
-    scaler = fit_scaler(parts["train"], features)
+    scaler = fit_scaler(parts["train"], features, unscaled)
     x_train, y_train = scale(parts["train"], scaler), parts["train"]["attack"].to_numpy()
     x_val, y_val = scale(parts["val"], scaler), parts["val"]["attack"].to_numpy()
     models = make_baselines(seed)

@@ -52,8 +52,8 @@ def export_onnx_native(model, path: str | Path) -> Path:
     """Write the CNN-LSTM as an ONNX graph built on ONNX's own LSTM operator.
 
     Keras' exporter turns each LSTM into a loop of small operations; ONNX has an
-    LSTM operator that takes the activations as attributes (sigmoid gates,
-    ReLU cell and output, as in the paper), which ONNX Runtime runs as one
+    LSTM operator that takes the activations as attributes (sigmoid gates;
+    ReLU cell and output as in the paper, or tanh in the stabilised model), which ONNX Runtime runs as one
     fused kernel.  The weights are the model's own, reordered: Keras stacks
     the gates as (input, forget, cell, output), ONNX as (input, output,
     forget, cell).  A test checks the graph against Keras on real flows.
@@ -93,7 +93,9 @@ def export_onnx_native(model, path: str | Path) -> Path:
         helper.make_node("Relu", ["conv"], ["conv_relu"]),
         helper.make_node("Transpose", ["conv_relu"], ["sequence"], perm=[2, 0, 1]),  # (n, B, 32)
     ]
-    activations = ["Sigmoid", "Relu", "Relu"]
+    # Gates, candidate, cell output; the last two are the model's own LSTM activation.
+    cell = {"relu": "Relu", "tanh": "Tanh"}[lstm1.get_config()["activation"]]
+    activations = ["Sigmoid", cell, cell]
     w1, r1, b1 = lstm_weights(lstm1, "lstm1")
     nodes += [
         helper.make_node("LSTM", ["sequence", w1, r1, b1], ["lstm1_Y"], hidden_size=lstm1.units,

@@ -22,9 +22,25 @@ FORMAT_VERSION = 1
 #: paper's head (Dense 16, ReLU, dropout, sigmoid) and its training.
 VARIANTS = ("CNN-LSTM", "CNN only", "LSTM only", "MLP", "no dropout")
 
+AS_WRITTEN = "CNN-LSTM as written"
+STABILISED = "CNN-LSTM stabilised"
+
+#: The two CNN-LSTMs the replication trains side by side, with the activation
+#: inside their LSTMs: the paper's ReLU (Section 3.3), whose recurrence is
+#: unbounded and diverges, and Keras' default tanh.  Nothing else differs.
+CNN_LSTMS = {AS_WRITTEN: "relu", STABILISED: "tanh"}
+
+
+def model_slug(name: str) -> str:
+    """A file-name form of a model's name: ``CNN-LSTM as written`` -> ``as-written``."""
+    if name not in CNN_LSTMS:
+        raise ValueError(f"unknown CNN-LSTM {name!r}; choose one of {list(CNN_LSTMS)}")
+    return name.removeprefix("CNN-LSTM ").replace(" ", "-")
+
 
 def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = False,
-                   jit_compile: bool | str = "auto", steps_per_execution: int = 1):
+                   jit_compile: bool | str = "auto", steps_per_execution: int = 1,
+                   lstm_activation: str = "relu"):
     """The paper's CNN-LSTM, compiled with Adam and binary cross-entropy.
 
     (n_features,) -> reshape (n_features, 1) -> Conv1D(32, 3, same, ReLU)
@@ -46,26 +62,33 @@ def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = 
     steps_per_execution : int, default 1
         Batches run per call into TensorFlow (Keras' ``compile`` argument): less
         Python overhead per batch, the same updates in the same order.
+    lstm_activation : {"relu", "tanh"}, default "relu"
+        The activation inside both LSTMs (candidate and cell output): the paper's
+        ReLU, or tanh for the stabilised model (:data:`CNN_LSTMS`).
     """
     return build_model("CNN-LSTM", n_features, learning_rate, unroll, jit_compile,
-                       steps_per_execution)
+                       steps_per_execution, lstm_activation)
 
 
 def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
                 unroll: bool = False, jit_compile: bool | str = "auto",
-                steps_per_execution: int = 1):
+                steps_per_execution: int = 1, lstm_activation: str = "relu"):
     """The paper's CNN-LSTM or one of its ablations (:data:`VARIANTS`), compiled.
 
     ``CNN only`` keeps the convolution and flattens its output into the head;
     ``LSTM only`` feeds the raw sequence to the two LSTMs; ``MLP`` replaces both
     by two dense ReLU layers of about the CNN-LSTM's size; ``no dropout`` is the
-    CNN-LSTM with a dropout rate of 0.  Other arguments as :func:`build_cnn_lstm`.
+    CNN-LSTM with a dropout rate of 0.  Other arguments as :func:`build_cnn_lstm`
+    (``lstm_activation`` applies to the variants that have LSTMs).
     """
     import keras
     from keras import layers
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown model variant {variant!r}; choose one of {VARIANTS}")
+    if lstm_activation not in CNN_LSTMS.values():
+        raise ValueError(f"lstm_activation must be one of {sorted(set(CNN_LSTMS.values()))}, "
+                         f"got {lstm_activation!r}")
     if n_features < 3:
         raise ValueError(f"n_features must be at least 3 (the kernel size), got {n_features}")
     inputs = keras.Input(shape=(n_features,), name="flow")
@@ -80,9 +103,9 @@ def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
         x = layers.Dense(160, activation="relu", name="dense_160")(inputs)
         x = layers.Dense(160, activation="relu", name="dense_160b")(x)
     else:
-        x = layers.LSTM(64, return_sequences=True, activation="relu", unroll=unroll,
+        x = layers.LSTM(64, return_sequences=True, activation=lstm_activation, unroll=unroll,
                         name="lstm_64")(x)
-        x = layers.LSTM(32, activation="relu", unroll=unroll, name="lstm_32")(x)
+        x = layers.LSTM(32, activation=lstm_activation, unroll=unroll, name="lstm_32")(x)
     x = layers.Dense(16, activation="relu", name="dense_16")(x)
     x = layers.Dropout(0.0 if variant == "no dropout" else 0.5, name="dropout")(x)
     outputs = layers.Dense(1, activation="sigmoid", name="attack_probability")(x)

@@ -123,8 +123,18 @@ def split_train_val(frame: pd.DataFrame, val_fraction: float, seed: int,
             for name, part in (("train", train), ("val", val))}
 
 
-def fit_scaler(train: pd.DataFrame, features: list[str]) -> dict:
+def fit_scaler(train: pd.DataFrame, features: list[str], unscaled=()) -> dict:
     """Fit a StandardScaler on the training rows' features (and nothing else).
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+    features : list of str
+        Every feature the model reads, in order.
+    unscaled : iterable of str, default ()
+        Features kept as they are (mean 0, scale 1), such as 0/1 indicator
+        columns: standardising a rare category's indicator turns its 1 into
+        z ~ sqrt(n - 1), far outside the range of every other input.
 
     Returns
     -------
@@ -132,10 +142,15 @@ def fit_scaler(train: pd.DataFrame, features: list[str]) -> dict:
         ``features``, ``mean``, ``scale`` and ``n_samples_seen`` as plain numbers,
         so the scaler is saved as JSON and reloaded without pickle.
     """
+    unscaled = set(unscaled)
+    unknown = sorted(unscaled - set(features))
+    if unknown:
+        raise ValueError(f"unscaled feature(s) not among the features: {unknown}")
     scaler = StandardScaler().fit(train[features].to_numpy(dtype="float64"))
+    kept = np.array([f in unscaled for f in features])
     return {"features": list(features),
-            "mean": [float(v) for v in scaler.mean_],
-            "scale": [float(v) for v in scaler.scale_],
+            "mean": [float(v) for v in np.where(kept, 0.0, scaler.mean_)],
+            "scale": [float(v) for v in np.where(kept, 1.0, scaler.scale_)],
             "n_samples_seen": int(scaler.n_samples_seen_)}
 
 

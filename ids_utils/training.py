@@ -39,7 +39,7 @@ def set_determinism(seed: int) -> None:
 def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
                    y_val: np.ndarray, seed: int, epochs: int = 20, batch_size: int = 32,
                    learning_rate: float = 1e-3, speed: dict | None = None,
-                   verbose: int = 2, variant: str = "CNN-LSTM"):
+                   verbose: int = 2, variant: str = "CNN-LSTM", lstm_activation: str = "relu"):
     """Train the paper's CNN-LSTM (or an ablation); the validation set is the only data watched.
 
     Parameters
@@ -53,9 +53,10 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     epochs : int, default 20
         The paper's 20.
     batch_size : int, default 32
-        The paper gives none; Keras' default.
+        The paper gives none (only "a batch size that was carefully selected to
+        ensure the stability of the gradients"); Keras' default.
     learning_rate : float, default 1e-3
-        The paper gives none; Adam's default.
+        The paper gives none (it names Adam only); Adam's default in Keras.
     speed : dict, optional
         Keyword arguments of :func:`build_cnn_lstm` that change the speed only;
         :data:`FAST_SETTINGS` by default.
@@ -63,6 +64,9 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
         Keras progress: one line per epoch.
     variant : str, default "CNN-LSTM"
         One of :data:`ids_utils.models.VARIANTS`.
+    lstm_activation : {"relu", "tanh"}, default "relu"
+        The paper's ReLU, or tanh for the stabilised model
+        (:data:`ids_utils.models.CNN_LSTMS`).
 
     Returns
     -------
@@ -74,6 +78,7 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     _check_xy(x_val, y_val, "validation")
     set_determinism(seed)
     model = build_model(variant, x_train.shape[1], learning_rate=learning_rate,
+                        lstm_activation=lstm_activation,
                         **(FAST_SETTINGS if speed is None else speed))
     timer = _EpochTimer()
     result = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
@@ -83,6 +88,50 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["seconds"] = timer.seconds
     return model, history
+
+
+def train_detector(run_dir: str, seed: int, model: str, features: list[str], threshold: float,
+                   epochs: int, batch_size: int, learning_rate: float,
+                   metadata: dict | None = None) -> dict:
+    """Train one of the two CNN-LSTMs on a seed's split, check it, and save it.
+
+    Reads the seed's training and validation parts and scaler from the run;
+    writes the detector (``model.keras``) and ``history.csv`` to
+    :func:`~ids_utils.artifacts.model_dir`.  A worker job
+    (:func:`ids_utils.workers.run_jobs`).
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`ids_utils.models.CNN_LSTMS`.
+
+    Returns
+    -------
+    dict
+        ``model``, ``seed``, ``history`` (a DataFrame) and ``check``, the
+        :func:`~ids_utils.diagnostics.divergence_check` of the run.
+    """
+    from .artifacts import load_scaled_split, model_dir, read_json
+    from .diagnostics import divergence_check
+    from .models import CNN_LSTMS, save_detector
+
+    x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
+    x_val, y_val, _ = load_scaled_split(run_dir, seed, "val")
+    trained, history = train_cnn_lstm(x_train, y_train, x_val, y_val, seed=seed, epochs=epochs,
+                                      batch_size=batch_size, learning_rate=learning_rate,
+                                      verbose=0, lstm_activation=CNN_LSTMS[model])
+    check = divergence_check(history["loss"],
+                             trained.predict(x_val, batch_size=4096, verbose=0).ravel(),
+                             threshold)
+    folder = model_dir(run_dir, seed, model)
+    history.to_csv(folder / "history.csv", index=False)
+    scaler = read_json(folder.parent / "scaler.json")
+    save_detector(trained, folder / "model.keras", features, scaler, threshold,
+                  metadata={**(metadata or {}), "model": model, "seed": seed,
+                            "lstm_activation": CNN_LSTMS[model], "epochs": epochs,
+                            "batch_size": batch_size, "learning_rate": learning_rate,
+                            "diverged": check["diverged"]})
+    return {"model": model, "seed": seed, "history": history, "check": check}
 
 
 def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: int,

@@ -115,3 +115,32 @@ def test_ablation_variants_are_comparable_in_size(variant):
 def test_an_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="unknown model variant"):
         models.build_model("transformer", 39)
+
+
+def test_the_two_cnn_lstms_differ_only_in_the_lstm_activation():
+    configs = {name: models.build_cnn_lstm(39, lstm_activation=activation).get_config()
+               for name, activation in models.CNN_LSTMS.items()}
+    as_written, stabilised = configs[models.AS_WRITTEN], configs[models.STABILISED]
+
+    def differences(a, b, path=""):
+        if isinstance(a, dict):
+            return [d for key in sorted(set(a) | set(b))
+                    for d in differences(a.get(key), b.get(key), f"{path}/{key}")]
+        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}/{i}")]
+        return [] if a == b else [(path, a, b)]
+
+    found = differences(as_written, stabilised)
+    assert sorted(found) == [
+        ("/layers/3/config/activation", "relu", "tanh"),
+        ("/layers/4/config/activation", "relu", "tanh"),
+    ]
+    assert [as_written["layers"][i]["config"]["name"] for i in (3, 4)] == ["lstm_64", "lstm_32"]
+
+
+def test_an_unknown_lstm_activation_is_refused():
+    with pytest.raises(ValueError, match="lstm_activation"):
+        models.build_cnn_lstm(39, lstm_activation="sigmoid")
+    assert models.model_slug(models.AS_WRITTEN) == "as-written"
+    with pytest.raises(ValueError, match="unknown CNN-LSTM"):
+        models.model_slug("CNN-LSTM")

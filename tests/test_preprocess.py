@@ -85,3 +85,19 @@ def test_cross_duplicates_are_counted(flows):
     counts = preprocess.count_cross_duplicates(train, test, FEATURES)
     assert counts["with_feature_copy_in_train"] >= 3
     assert counts["with_feature_copy_in_train"] - counts["with_feature_and_label_copy_in_train"] >= 2
+
+
+def test_indicator_columns_stay_zero_or_one():
+    train = pd.DataFrame({"rate": [1.0, 2.0, 3.0, 6.0], "tcp": [1.0, 0.0, 0.0, 0.0]})
+    scaler = preprocess.fit_scaler(train, ["rate", "tcp"], unscaled=["tcp"])
+    assert scaler["mean"] == [3.0, 0.0]
+    assert scaler["scale"][1] == 1.0 and scaler["scale"][0] == pytest.approx(np.std([1, 2, 3, 6]))
+    x = preprocess.scale(train, scaler)
+    assert x[:, 1].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert x[:, 0].mean() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_unscaled_features_must_be_features():
+    train = pd.DataFrame({"rate": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"unscaled feature\(s\) not among the features: \['tcp'\]"):
+        preprocess.fit_scaler(train, ["rate"], unscaled=["tcp"])

@@ -1,0 +1,70 @@
+"""Independent trainings in worker processes, one TensorFlow thread each.
+
+Seeds, sweep points and learning-curve sizes do not depend on each other, and
+small-batch LSTM steps use a second thread poorly, so two one-thread
+processes train two models in less time than one two-thread process (the
+reproducibility chapter measures it).  Every training runs in a worker, even
+with one worker, so a run's numbers never depend on how many workers it had:
+the same seed gives the same weights, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: Threads each worker gives TensorFlow.
+THREADS_PER_WORKER = 1
+
+
+def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "trainings") -> list:
+    """Call ``function(**job)`` for every job in worker processes; results in job order.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function (it is sent to the workers).
+    jobs : list of dict
+        Keyword arguments of each call.
+    workers : int
+        Worker processes (at least 1).
+    desc : str
+        Label of the progress bar.
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` is below 1.
+    """
+    from concurrent.futures import as_completed
+
+    from joblib.externals.loky import get_reusable_executor
+    from tqdm.auto import tqdm
+
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    # joblib's Parallel runs a single job in this process; loky's executor always
+    # uses workers, so one worker trains exactly as two do.
+    executor = get_reusable_executor(max_workers=workers)
+    futures = [executor.submit(_in_worker, function, job) for job in jobs]
+    for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
+        pass
+    return [future.result() for future in futures]
+
+
+def _in_worker(function: Callable, job: dict):
+    # Unpickling ``function`` imported ids_utils, which set TensorFlow's
+    # environment before TensorFlow started.
+    _one_thread()
+    return function(**job)
+
+
+def _one_thread() -> None:
+    """Fix TensorFlow's thread pools at one thread (a no-op if this worker did it before)."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if (threading.get_intra_op_parallelism_threads() == THREADS_PER_WORKER
+            and threading.get_inter_op_parallelism_threads() == THREADS_PER_WORKER):
+        return
+    threading.set_intra_op_parallelism_threads(THREADS_PER_WORKER)
+    threading.set_inter_op_parallelism_threads(THREADS_PER_WORKER)

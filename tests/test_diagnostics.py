@@ -1,0 +1,104 @@
+"""The divergence guard and the step-by-step diagnostics of training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ids_utils import diagnostics
+
+STABLE_LOSS = [0.45, 0.21, 0.15, 0.12, 0.11]
+
+
+@pytest.fixture
+def spread_probabilities():
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.uniform(0.0, 0.2, 90), rng.uniform(0.7, 1.0, 10)])
+
+
+def test_a_stable_run_passes(spread_probabilities):
+    check = diagnostics.divergence_check(STABLE_LOSS, spread_probabilities)
+    assert check == {"diverged": False, "reasons": [], "max_train_loss": 0.45,
+                     "val_probability_std": pytest.approx(spread_probabilities.std())}
+
+
+def test_a_loss_spike_is_flagged(spread_probabilities):
+    # The as-written model on CICIoT2023: epoch-1 loss ~17.6, then an ordinary-looking decline.
+    check = diagnostics.divergence_check([17.6, 0.9, 0.4, 0.3], spread_probabilities)
+    assert check["diverged"]
+    assert check["reasons"] == ["training loss 17.6 at epoch 1, above 10 x ln 2"]
+
+
+def test_the_spike_threshold_is_ten_uninformed_losses(spread_probabilities):
+    limit = 10 * np.log(2)
+    assert not diagnostics.divergence_check([limit - 1e-6], spread_probabilities)["diverged"]
+    assert diagnostics.divergence_check([limit + 1e-6], spread_probabilities)["diverged"]
+
+
+@pytest.mark.parametrize("loss", [[0.5, np.nan], [0.5, np.inf]])
+def test_a_non_finite_loss_is_flagged(loss, spread_probabilities):
+    check = diagnostics.divergence_check(loss, spread_probabilities)
+    assert check["diverged"] and check["reasons"] == ["the training loss is not finite"]
+
+
+def test_a_constant_predictor_is_flagged():
+    check = diagnostics.divergence_check(STABLE_LOSS, np.full(100, 0.1))
+    assert check["diverged"]
+    assert check["reasons"][0].startswith("near-constant validation output")
+    assert check["val_probability_std"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_predictor_of_one_class_is_flagged():
+    probabilities = np.linspace(0.05, 0.45, 100)  # spread out, but never an attack
+    check = diagnostics.divergence_check(STABLE_LOSS, probabilities)
+    assert check["reasons"] == ["one class predicted for every validation flow"]
+    # ... and judged at the threshold given.
+    assert not diagnostics.divergence_check(STABLE_LOSS, probabilities, 0.3)["diverged"]
+
+
+def test_non_finite_outputs_are_flagged():
+    probabilities = np.r_[np.linspace(0, 1, 99), np.nan]
+    check = diagnostics.divergence_check(STABLE_LOSS, probabilities)
+    assert check["reasons"] == ["validation outputs are not finite"]
+
+
+def test_empty_inputs_are_refused():
+    with pytest.raises(ValueError, match="at least one"):
+        diagnostics.divergence_check([], [0.5])
+
+
+def test_diagnostics_record_each_step_and_every_position():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 12)).astype("float32")
+    y = (x[:, 0] > 1).astype("float32")
+    result = diagnostics.training_diagnostics(x, y, seed=1, lstm_activation="relu", steps=6,
+                                              probe_every=3, probe_rows=50)
+    steps, hidden, dead = result["steps"], result["hidden"], result["dead"]
+    assert steps["step"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert {"loss", "grad_norm", "grad_norm_lstm_64", "grad_norm_lstm_32"} <= set(steps)
+    assert np.isfinite(steps["loss"]).all() and (steps["grad_norm"] > 0).all()
+    # The global norm is the root of the summed squares of the layers' norms.
+    layers = steps.filter(like="grad_norm_")
+    assert np.allclose(np.sqrt((layers ** 2).sum(axis=1)), steps["grad_norm"], rtol=1e-6)
+    assert sorted(hidden["step"].unique()) == [0, 3, 6]
+    assert hidden.groupby(["step", "layer"]).size().eq(12).all()
+    assert set(dead["layer"]) == {"conv", "lstm_64", "lstm_32", "dense_16"}
+    assert dead["dead_share"].between(0, 1).all()
+
+
+def test_the_twin_lstm_reproduces_the_models_last_state():
+    """The probe's full-sequence copy of lstm_32 ends where the model's lstm_32 does."""
+    import keras
+
+    from ids_utils.models import build_cnn_lstm
+
+    model = build_cnn_lstm(12, lstm_activation="tanh")
+    x = np.random.default_rng(2).standard_normal((20, 12)).astype("float32")
+    twin = keras.layers.LSTM(32, activation="tanh", return_sequences=True)
+    hidden, _ = diagnostics._probe(model, twin, x)
+    sequence = model.get_layer("lstm_64")(model.get_layer("conv")(
+        model.get_layer("as_sequence")(x)))
+    last = np.asarray(model.get_layer("lstm_32")(sequence))
+    assert np.allclose(np.asarray(twin(sequence))[:, -1, :], last, atol=1e-6)
+    final = [h for h in hidden if h["layer"] == "lstm_32" and h["position"] == 12][0]
+    assert final["max_abs"] == pytest.approx(np.abs(last).max(), rel=1e-6)
