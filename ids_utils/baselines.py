@@ -117,6 +117,41 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
     return {"only_a": only_a, "only_b": only_b, "p_value": float(p_value)}
 
 
+def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """McNemar's exact test of every model against the reference, seed by seed.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Every model's test predictions (columns ``model``, ``seed``,
+        ``source_file``, ``source_line``, ``prediction``, ``attack``), the same
+        flows for each model.
+    reference : str
+        The model the others are compared with.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per other model and seed: ``reference``, ``model``, ``seed``,
+        ``only model right``, ``only reference right``, ``p_value``.
+    """
+    keys = ["seed", "source_file", "source_line"]
+    correct = predictions.assign(correct=predictions["prediction"] == predictions["attack"])
+    ours = correct[correct["model"] == reference][[*keys, "correct"]]
+    if ours.empty:
+        raise ValueError(f"no predictions of the reference model {reference!r}")
+    rows = []
+    for (model, seed), part in correct[correct["model"] != reference].groupby(["model", "seed"]):
+        merged = part.merge(ours, on=keys, suffixes=("", "_reference"), validate="one_to_one")
+        if len(merged) != len(part):
+            raise ValueError(f"{model}, seed {seed}: not scored on the reference's test flows")
+        result = mcnemar(merged["correct"], merged["correct_reference"])
+        rows.append({"reference": reference, "model": model, "seed": seed,
+                     "only model right": result["only_a"],
+                     "only reference right": result["only_b"], "p_value": result["p_value"]})
+    return pd.DataFrame(rows)
+
+
 def paired_differences(per_seed: pd.DataFrame, reference: str, metric: str,
                        confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per-seed difference of a metric between each model and the reference model.
@@ -163,8 +198,7 @@ def ranking_verdict(accuracy: pd.Series, accuracy_differences: pd.DataFrame,
     accuracy_differences : pandas.DataFrame
         From :func:`paired_differences` on accuracy.
     mcnemar_tests : pandas.DataFrame
-        Columns ``model``, ``seed``, ``p_value``, ``only baseline right``,
-        ``only CNN-LSTM right``.
+        From :func:`mcnemar_table` against ``reference``.
 
     Returns
     -------

@@ -189,3 +189,47 @@ def _probe(model, twin, x: np.ndarray) -> tuple[list[dict], list[dict]]:
         per_unit = np.abs(output).reshape(-1, output.shape[-1]).max(axis=0)
         dead.append({"layer": name, "dead_share": float((per_unit == 0).mean())})
     return hidden, dead
+
+
+def growth_per_position(hidden: pd.DataFrame, layer: str = "lstm_64") -> float:
+    """Geometric mean growth of the largest |h_t| from one sequence position to the next,
+    at the last probe (1 for a bounded state that does not grow)."""
+    last = hidden[(hidden["layer"] == layer) & (hidden["step"] == hidden["step"].max())]
+    values = last.sort_values("position")["max_abs"].to_numpy()
+    if len(values) < 2 or values[0] <= 0:
+        return float("nan")
+    return float((values[-1] / values[0]) ** (1 / (len(values) - 1)))
+
+
+def summary_table(diagnosis: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per model of :func:`training_diagnostics` results: the largest batch loss
+    and gradient norm, the largest |h_t| of each LSTM and its growth per position, and the
+    share of dead units per layer, at the end of the diagnosed steps."""
+    rows = {}
+    for model, result in diagnosis.items():
+        steps, hidden, dead = result["steps"], result["hidden"], result["dead"]
+        last = hidden["step"].max()
+        row = {"steps": int(steps["step"].max()), "largest batch loss": steps["loss"].max(),
+               "largest gradient norm": steps["grad_norm"].max()}
+        for layer in ("lstm_64", "lstm_32"):
+            final = hidden[(hidden["layer"] == layer) & (hidden["step"] == last)]
+            row[f"largest |h_t| {layer}"] = final["max_abs"].max()
+            row[f"growth per position {layer}"] = growth_per_position(hidden, layer)
+        final_dead = dead[dead["step"] == dead["step"].max()].set_index("layer")["dead_share"]
+        row.update({f"dead units {layer}": share for layer, share in final_dead.items()})
+        rows[model] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def describe(table: pd.DataFrame) -> str:
+    """The :func:`summary_table` in one sentence per model, for the book (no typed numbers)."""
+    sentences = []
+    for model, row in table.iterrows():
+        sentences.append(
+            f"{model}: over {row['steps']:.0f} steps the largest batch loss is "
+            f"{row['largest batch loss']:.3g} and the largest gradient norm "
+            f"{row['largest gradient norm']:.3g}; at the end the largest hidden value of "
+            f"lstm_64 is {row['largest |h_t| lstm_64']:.3g}, growing by a factor of "
+            f"{row['growth per position lstm_64']:.3g} per sequence position, and "
+            f"{row['dead units dense_16']:.0%} of the dense_16 units are dead.")
+    return " ".join(sentences)

@@ -118,6 +118,47 @@ def predictions_frame(seed: int, test: pd.DataFrame, probability: np.ndarray,
     })
 
 
+def confusion_table(cells: dict) -> pd.DataFrame:
+    """Table 2's layout from the four cells (``tn``, ``fp``, ``fn``, ``tp``): rows actual,
+    columns predicted."""
+    return pd.DataFrame([[cells["tn"], cells["fp"]], [cells["fn"], cells["tp"]]],
+                        index=["benign", "attack"], columns=["benign", "attack"])
+
+
+def metrics_report(predictions: pd.DataFrame, threshold: float,
+                   diverged: dict[str, dict[str, bool]]) -> dict:
+    """Per model: Table 1 metrics and Table 2 cells per seed (each with its ``diverged``
+    mark), their summary over seeds, and the seeds that diverged.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        :func:`predictions_frame` rows of every model, with a ``model`` column.
+    threshold : float
+    diverged : dict
+        Model -> seed (as a string) -> whether that training run diverged
+        (``training.json``).
+
+    Returns
+    -------
+    dict
+        ``{model: {"per_seed", "aggregate", "diverged_seeds"}}``; the aggregate
+        is over every seed, diverged ones included, and says how many diverged.
+    """
+    report = {}
+    for model, part in predictions.groupby("model", sort=False):
+        per_seed = metrics_by_seed(part, threshold)
+        marks = {str(seed): bool(diverged[model][str(seed)]) for seed in per_seed.index}
+        report[model] = {
+            "per_seed": {str(seed): {**row, "diverged": marks[str(seed)]}
+                         for seed, row in per_seed.to_dict(orient="index").items()},
+            "aggregate": summarise_over_seeds(per_seed[list(TABLE1_METRICS)]).to_dict(
+                orient="index"),
+            "diverged_seeds": [int(seed) for seed, mark in marks.items() if mark],
+        }
+    return report
+
+
 def metrics_by_seed(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Table 1 metrics and Table 2 cells per seed, recomputed from a predictions frame."""
     rows = {seed: binary_metrics(part["attack"], part["probability"], threshold)

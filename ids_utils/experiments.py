@@ -179,9 +179,111 @@ def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int
                     for name, test in tests.items()}, probabilities
 
 
+def encode_nsl_kdd(parts: dict[str, pd.DataFrame], tests: dict[str, pd.DataFrame]):
+    """One-hot encode NSL-KDD's categorical features, categories from ``parts["train"]`` only.
+
+    Parameters
+    ----------
+    parts : dict of pandas.DataFrame
+        ``train`` and the other parts (``val``, maybe ``test``) as read by
+        :func:`ids_utils.datasets.read_nsl_kdd`.
+    tests : dict of pandas.DataFrame
+        Further test sets, encoded the same way.
+
+    Returns
+    -------
+    parts, tests : dict of pandas.DataFrame
+        The encoded frames (features, ``attack`` and ``family``).
+    features : list of str
+        The numeric features, then the 0/1 indicator columns.
+    indicators : list of str
+        The indicator columns, which the scaler leaves as they are.
+    """
+    from .datasets import NSL_KDD_CATEGORICAL, NSL_KDD_FEATURES
+    from .preprocess import one_hot
+
+    numeric = [f for f in NSL_KDD_FEATURES if f not in NSL_KDD_CATEGORICAL]
+    keep = [*numeric, *NSL_KDD_CATEGORICAL, "attack", "family"]
+    others = {name: frame[keep] for name, frame in {**parts, **tests}.items() if name != "train"}
+    train, encoded, features = one_hot(parts["train"][keep], others, numeric,
+                                       NSL_KDD_CATEGORICAL)
+    return ({"train": train, **{name: encoded[name] for name in parts if name != "train"}},
+            {name: encoded[name] for name in tests}, features, features[len(numeric):])
+
+
+def nsl_kdd_paper_split(train_file: pd.DataFrame, n_flows: int, benign_fraction: float,
+                        sample_seed: int, seed: int, test_fraction: float,
+                        val_fraction: float):
+    """The paper's protocol on NSL-KDD for one seed: a sample of ``KDDTrain+`` at the
+    profile's size and benign fraction, split stratified on the binary label, encoded.
+
+    Returns
+    -------
+    parts : dict of pandas.DataFrame
+        ``train``, ``val``, ``test``, encoded by :func:`encode_nsl_kdd`.
+    features, indicators : list of str
+    """
+    from .sampling import sample_paper
+
+    sample, _ = sample_paper([train_file], n_flows, benign_fraction, sample_seed)
+    split = split_train_val_test(sample, test_fraction, val_fraction, seed, stratify="attack")
+    parts, _, features, indicators = encode_nsl_kdd(split, {})
+    return parts, features, indicators
+
+
 def recall_by_group(test: pd.DataFrame, probability: np.ndarray, threshold: float,
                     group: pd.Series) -> pd.Series:
     """Share of each group's attack flows detected (recall), e.g. by attack family."""
     attacks = test["attack"].to_numpy() == 1
     detected = pd.Series(np.asarray(probability)[attacks] >= threshold)
     return detected.groupby(np.asarray(group)[attacks]).mean()
+
+
+def kddtest_recalls(kddtest: pd.DataFrame, seen_types: set, threshold: float,
+                    probabilities: dict) -> pd.DataFrame:
+    """Recall on ``KDDTest+`` attacks by family and by whether their type is seen in training.
+
+    Parameters
+    ----------
+    kddtest : pandas.DataFrame
+        ``KDDTest+`` as read (``attack``, ``family``, ``fine_label``).
+    seen_types : set of str
+        The fine labels of the training file.
+    probabilities : dict
+        ``(model, seed)`` -> each ``KDDTest+`` flow's attack probability.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``seed``, ``by`` (family / attack type), ``group``, ``recall``.
+    """
+    kind = kddtest["fine_label"].isin(seen_types).map({True: "type seen in training",
+                                                       False: "type new in test"})
+    rows = []
+    for (model, seed), probability in probabilities.items():
+        for by, group in (("family", kddtest["family"]), ("attack type", kind)):
+            recall = recall_by_group(kddtest, probability, threshold, group)
+            rows += [{"model": model, "seed": seed, "by": by, "group": g, "recall": r}
+                     for g, r in recall.items()]
+    return pd.DataFrame(rows)
+
+
+def cross_dataset_answer(per_seed: pd.DataFrame, recall_table: pd.DataFrame) -> str:
+    """The cross-dataset chapter's answer in words, from its results (no typed numbers).
+
+    ``per_seed`` has ``test set``, ``model``, ``accuracy`` and ``roc_auc``;
+    ``recall_table`` is indexed by (``by``, ``group``) with one column per model.
+    """
+    mean = per_seed.groupby(["test set", "model"], sort=False)[["accuracy", "roc_auc"]].mean()
+    sentences = []
+    for test in per_seed["test set"].unique():
+        parts = [f"{model} accuracy {mean.loc[(test, model), 'accuracy']:.4f} "
+                 f"(ROC-AUC {mean.loc[(test, model), 'roc_auc']:.4f})"
+                 for model in per_seed.loc[per_seed["test set"] == test, "model"].unique()]
+        sentences.append(f"{test}: " + ", ".join(parts) + ".")
+    types = recall_table.loc["attack type"]
+    detected = ", ".join(f"{model} {types.loc['type seen in training', model]:.1%} and "
+                         f"{types.loc['type new in test', model]:.1%}" for model in types.columns)
+    sentences.append(f"On KDDTest+, recall on attacks of types seen in training and of new "
+                     f"types: {detected}.")
+    return " ".join(sentences)

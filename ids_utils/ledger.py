@@ -16,6 +16,7 @@ import pandas as pd
 
 from .artifacts import read_json
 from .evaluation import CONFIDENCE, metrics_from_confusion
+from .models import CNN_LSTMS, model_slug
 from .paper import TABLE1_METRICS, paper_claims
 
 REPRODUCED = "reproduced"
@@ -73,8 +74,9 @@ class _Rows:
     def paper(self, claim):
         return self.claims.loc[claim, "paper"]
 
-    def add(self, claim, ours, low=np.nan, high=np.nan, verdict=None, note=""):
-        self.rows.append({"claim": claim, "where": self.claims.loc[claim, "where"],
+    def add(self, claim, ours, low=np.nan, high=np.nan, verdict=None, note="", model=""):
+        self.rows.append({"claim": claim, "model": model,
+                          "where": self.claims.loc[claim, "where"],
                           "what": self.claims.loc[claim, "what"], "paper": self.paper(claim),
                           "ours": ours, "ci_low": low, "ci_high": high, "verdict": verdict,
                           "note": note})
@@ -112,51 +114,65 @@ def _preprocessing(artifacts: Path, rows: _Rows) -> None:
     rows.exact("test_flows", split["test"]["flows"], _scale_note(data))
 
 
-def _histories(artifacts: Path) -> pd.DataFrame:
-    seeds = read_json(artifacts / "training.json")["seeds"]
-    return pd.concat([pd.read_csv(artifacts / f"seed-{s}" / "history.csv") for s in seeds])
+def _diverged_note(diverged: int, total: int) -> str:
+    """Says how many of a model's runs diverged; they are in the mean, marked here."""
+    return f"{diverged} of {total} seed(s) diverged (included, marked)" if diverged else ""
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
 
 
 def _training(artifacts: Path, rows: _Rows) -> None:
-    histories = _histories(artifacts)
-    epochs = int(histories["epoch"].max())
-    rows.exact("epochs", epochs, "" if epochs == rows.paper("epochs")
-               else f"this profile trains {epochs} epochs")
-    by_epoch = histories.groupby("epoch")
-    for claim in rows.claims.index[rows.claims.index.str.startswith(("train_loss",
-                                                                     "train_accuracy"))]:
-        epoch = int(claim.rsplit("_", 1)[1])
-        column = "loss" if claim.startswith("train_loss") else "accuracy"
-        if epoch not in by_epoch.groups:
-            rows.add(claim, np.nan, verdict=NOT_TESTABLE, note="this run trained fewer epochs")
-            continue
-        values = by_epoch.get_group(epoch)[column]
-        rows.add(claim, values.mean(), values.min(), values.max(),
-                 _within(rows.paper(claim), values.min(), values.max()), "range over seeds")
+    report = read_json(artifacts / "training.json")
+    for model, result in report["models"].items():
+        histories = pd.concat([pd.read_csv(artifacts / f"seed-{s}" / model_slug(model) /
+                                           "history.csv") for s in report["seeds"]])
+        diverged = sum(seed["diverged"] for seed in result["diverged"].values())
+        marked = _diverged_note(diverged, len(result["diverged"]))
+        epochs = int(histories["epoch"].max())
+        rows.exact("epochs", epochs, "" if epochs == rows.paper("epochs")
+                   else f"this profile trains {epochs} epochs")
+        rows.rows[-1]["model"] = model
+        by_epoch = histories.groupby("epoch")
+        for claim in rows.claims.index[rows.claims.index.str.startswith(("train_loss",
+                                                                         "train_accuracy"))]:
+            epoch = int(claim.rsplit("_", 1)[1])
+            column = "loss" if claim.startswith("train_loss") else "accuracy"
+            if epoch not in by_epoch.groups:
+                rows.add(claim, np.nan, verdict=NOT_TESTABLE,
+                         note="this run trained fewer epochs", model=model)
+                continue
+            values = by_epoch.get_group(epoch)[column]
+            rows.add(claim, values.mean(), values.min(), values.max(),
+                     _within(rows.paper(claim), values.min(), values.max()),
+                     _join("range over seeds", marked), model)
 
 
 def _evaluation(artifacts: Path, rows: _Rows) -> None:
     metrics = read_json(artifacts / "metrics.json")
     implied = metrics_from_confusion(*(int(rows.paper(c)) for c in ("tn", "fp", "fn", "tp")))
-    for name in TABLE1_METRICS:
-        aggregate = metrics["aggregate"][name]
-        low, high = aggregate["ci_low"], aggregate["ci_high"]
-        verdict = _within(rows.paper(name), low, high)
-        note = "" if verdict != NOT_TESTABLE else "one seed: no interval"
-        if verdict == REPRODUCED and high - low > WIDE_INTERVAL:
-            note = "interval too wide to tell: consistent with the paper, not a confirmation"
-        if name in implied and abs(implied[name] - rows.paper(name)) > ARITHMETIC_TOLERANCE:
-            verdict = INCONSISTENT
-            note = f"its Table 2 implies {implied[name]:.4f}"
-        rows.add(name, aggregate["mean"], low, high, verdict, note)
-    # Cell counts depend on the test-set size: comparable only at the paper's size.
-    n_test = next(iter(metrics["per_seed"].values()))["n"]
-    for cell in ("tn", "fp", "fn", "tp"):
-        values = [m[cell] for m in metrics["per_seed"].values()]
-        rows.add(cell, float(np.mean(values)),
-                 verdict=NOT_TESTABLE if n_test != rows.paper("test_flows") else
-                 _within(rows.paper(cell), min(values), max(values)),
-                 note=f"mean count over seeds on {n_test:,} test flows")
+    for model, result in metrics["models"].items():
+        marked = _diverged_note(len(result["diverged_seeds"]), len(result["per_seed"]))
+        for name in TABLE1_METRICS:
+            aggregate = result["aggregate"][name]
+            low, high = aggregate["ci_low"], aggregate["ci_high"]
+            verdict = _within(rows.paper(name), low, high)
+            note = "" if verdict != NOT_TESTABLE else "one seed: no interval"
+            if verdict == REPRODUCED and high - low > WIDE_INTERVAL:
+                note = "interval too wide to tell: consistent with the paper, not a confirmation"
+            if name in implied and abs(implied[name] - rows.paper(name)) > ARITHMETIC_TOLERANCE:
+                verdict = INCONSISTENT
+                note = f"its Table 2 implies {implied[name]:.4f}"
+            rows.add(name, aggregate["mean"], low, high, verdict, _join(note, marked), model)
+        # Cell counts depend on the test-set size: comparable only at the paper's size.
+        n_test = next(iter(result["per_seed"].values()))["n"]
+        for cell in ("tn", "fp", "fn", "tp"):
+            values = [m[cell] for m in result["per_seed"].values()]
+            rows.add(cell, float(np.mean(values)),
+                     verdict=NOT_TESTABLE if n_test != rows.paper("test_flows") else
+                     _within(rows.paper(cell), min(values), max(values)),
+                     note=f"mean count over seeds on {n_test:,} test flows", model=model)
 
 
 def _baselines(artifacts: Path, rows: _Rows) -> None:
@@ -168,19 +184,21 @@ def _baselines(artifacts: Path, rows: _Rows) -> None:
                  _within(rows.paper(claim), accuracy["ci_low"], accuracy["ci_high"]))
     rows.add("literature_accuracy_high", np.nan, verdict=NOT_TESTABLE,
              note="CICIDS2017 is not among this project's datasets")
-    best = max(m["accuracy"]["mean"] for m in baselines["aggregate"].values())
-    holds = baselines["ranking"]["paper_ranking_holds"]
-    rows.add("ranking", "holds" if holds else "does not hold",
-             verdict=REPRODUCED if holds else NOT_REPRODUCED,
-             note=f"best mean accuracy here: {baselines['ranking']['order'][0]} ({best:.4f})")
+    for model, ranking in baselines["ranking"].items():
+        holds = ranking["paper_ranking_holds"]
+        best = ranking["order"][0]
+        rows.add("ranking", "holds" if holds else "does not hold",
+                 verdict=REPRODUCED if holds else NOT_REPRODUCED,
+                 note=f"best mean accuracy here: {best} "
+                      f"({baselines['aggregate'][best]['accuracy']['mean']:.4f})", model=model)
 
 
 def _error_analysis(artifacts: Path, rows: _Rows) -> None:
-    slow = read_json(artifacts / "errors.json")["slow_rate_verdict"]
-    rows.add("slow_rate_misses", slow.split(":")[0],
-             verdict=REPRODUCED if slow.startswith("supported") else
-             NOT_TESTABLE if slow.startswith("not testable") else NOT_REPRODUCED,
-             note="one-sided Mann-Whitney test on Rate, misses against hits")
+    for model, slow in read_json(artifacts / "errors.json")["slow_rate_verdict"].items():
+        rows.add("slow_rate_misses", slow.split(":")[0],
+                 verdict=REPRODUCED if slow.startswith("supported") else
+                 NOT_TESTABLE if slow.startswith("not testable") else NOT_REPRODUCED,
+                 note="one-sided Mann-Whitney test on Rate, misses against hits", model=model)
 
 
 def _latency(artifacts: Path, rows: _Rows) -> None:
@@ -239,14 +257,20 @@ def _class_ratio(artifacts: Path, rows: _Rows) -> None:
 
 def _cross_dataset(artifacts: Path, rows: _Rows) -> None:
     cross = read_json(artifacts / "cross_dataset.json")
-    accuracy = cross["aggregate"][cross["paper_protocol"]]["CNN-LSTM"]["accuracy"]
-    official = cross["aggregate"]["KDDTest+"]["CNN-LSTM"]["accuracy"]["mean"]
-    verdict = _within(rows.paper("literature_accuracy_low"), accuracy["ci_low"],
-                      accuracy["ci_high"])
-    seeds = "" if verdict != NOT_TESTABLE else "one seed, no interval; "
-    rows.add("literature_accuracy_low", accuracy["mean"], accuracy["ci_low"], accuracy["ci_high"],
-             verdict, note=f"{seeds}this project's CNN-LSTM on NSL-KDD "
-                           f"({cross['paper_protocol']}); on the official KDDTest+: {official:.4f}")
+    for model in CNN_LSTMS:
+        accuracy = cross["aggregate"][cross["paper_protocol"]][model]["accuracy"]
+        official = cross["aggregate"]["KDDTest+"][model]["accuracy"]["mean"]
+        verdict = _within(rows.paper("literature_accuracy_low"), accuracy["ci_low"],
+                          accuracy["ci_high"])
+        seeds = "" if verdict != NOT_TESTABLE else "one seed, no interval; "
+        diverged = cross["diverged"][model][cross["paper_protocol"]]
+        rows.add("literature_accuracy_low", accuracy["mean"], accuracy["ci_low"],
+                 accuracy["ci_high"], verdict,
+                 note=_join(f"{seeds}this project's CNN-LSTM on NSL-KDD "
+                            f"({cross['paper_protocol']}); on the official KDDTest+: "
+                            f"{official:.4f}",
+                            _diverged_note(sum(diverged.values()), len(diverged))),
+                 model=model)
 
 
 #: Which chapter tests which claims, in the book's order.
@@ -283,8 +307,9 @@ def chapter_ledger(run_dir: str | Path, chapter: str) -> pd.DataFrame:
 
 
 def build_ledger(run_dir: str | Path) -> pd.DataFrame:
-    """One row per claim (results and premises): where, what, the paper's value, ours,
-    our interval, the verdict, a note, and the chapter that tests it.
+    """One row per claim (results and premises) and, for the claims about the CNN-LSTM,
+    per model (as written, stabilised): where, what, the paper's value, ours, our
+    interval, the verdict, a note, and the chapter that tests it.
 
     Parameters
     ----------
@@ -316,7 +341,8 @@ def verdict_list(ledger: pd.DataFrame) -> str:
         interval = ("" if np.isnan(row.ci_low) else
                     f" (interval {_number(row.ci_low)} to {_number(row.ci_high)})")
         note = f"; {row.note}" if row.note else ""
-        lines.append(f"- {row.what} ({row.where}): paper {_number(row.paper)}, ours "
+        model = f" [{row.model}]" if row.model else ""
+        lines.append(f"- {row.what} ({row.where}){model}: paper {_number(row.paper)}, ours "
                      f"{_number(row.ours)}{interval}: **{row.verdict}**{note}.")
     return "\n".join(lines) + "\n"
 
@@ -333,19 +359,26 @@ def _number(value) -> str:
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:
     """The ledger as Markdown tables, one per part of the book, numbers formatted for reading."""
-    counts = ledger["verdict"].value_counts()
-    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
-    parts = [f"{len(ledger)} claims: {summary}.\n"]
+    def summary(rows):
+        return ", ".join(f"{n} {verdict}" for verdict, n in rows["verdict"].value_counts().items())
+
+    per_model = "".join(f"\n- **{model}**: {summary(ledger[ledger['model'] == model])}"
+                        for model in CNN_LSTMS)
+    parts = [f"{ledger['claim'].nunique()} claims in {len(ledger)} rows (a claim about the "
+             f"CNN-LSTM has a row per model): {summary(ledger)}.\n\nRows about each CNN-LSTM:"
+             f"{per_model}\n"]
     premises = ledger["claim"].isin(paper_claims("premise").index)
     for title, part in (("The paper's results", ledger[~premises]),
                         ("What the paper takes for granted (beyond the paper)",
                          ledger[premises])):
-        lines = [f"## {title}\n", "| claim | where | paper | ours | interval | verdict | note |",
-                 "| --- | --- | ---: | ---: | --- | --- | --- |"]
+        lines = [f"## {title}\n",
+                 "| claim | where | model | paper | ours | interval | verdict | note |",
+                 "| --- | --- | --- | ---: | ---: | --- | --- | --- |"]
         for row in part.itertuples():
             interval = ("-" if np.isnan(row.ci_low) else
                         f"[{_number(row.ci_low)}, {_number(row.ci_high)}]")
-            lines.append(f"| {row.what} | {row.where} | {_number(row.paper)} | "
+            lines.append(f"| {row.what} | {row.where} | {row.model or '-'} | "
+                         f"{_number(row.paper)} | "
                          f"{_number(row.ours)} | {interval} | **{row.verdict}** | {row.note} |")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)

@@ -236,6 +236,8 @@ def write_timings(run_dir: Path, folder: Path) -> Path:
     timings = read_json(run_dir / "artifacts" / "timings.json")
     rows = ["| stage | seconds |", "| --- | ---: |"]
     rows += [f"| `{stage}` | {seconds:.1f} |" for stage, seconds in timings.items()]
+    total = sum(timings.values())
+    rows.append(f"| **all stages** ({total / 60:.1f} minutes) | {total:.1f} |")
     return _write_markdown(folder, "timings.md", "\n".join(rows) + "\n")
 
 

@@ -65,48 +65,118 @@ def layer_stack(layers: "pd.DataFrame") -> plt.Figure:
 
 
 def training_curves(history: "pd.DataFrame", paper_points: "pd.DataFrame") -> plt.Figure:
-    """Loss and accuracy per epoch, training versus validation, with the paper's points.
+    """Loss and accuracy per epoch of each CNN-LSTM, training versus validation, with the
+    paper's points.
 
-    ``history`` is long: ``epoch``, ``seed``, ``metric`` (loss / accuracy),
-    ``part`` (training / validation), ``value``; the band spans the seeds.
-    ``paper_points`` has ``epoch``, ``metric`` and ``value``.
+    ``history`` is long: ``model``, ``epoch``, ``seed``, ``metric`` (loss /
+    accuracy), ``part`` (training / validation), ``value``; the band spans the
+    seeds.  Loss is drawn on a log scale: the as-written model's spikes are
+    orders of magnitude above the stabilised model's curve.  ``paper_points``
+    has ``epoch``, ``metric`` and ``value``.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, metric in zip(axes, ("loss", "accuracy")):
         data = history[history["metric"] == metric]
-        sns.lineplot(data=data, x="epoch", y="value", hue="part", errorbar=("pi", 100),
-                     marker="o", markersize=4, ax=ax)
+        sns.lineplot(data=data, x="epoch", y="value", hue="model", style="part",
+                     errorbar=("pi", 100), marker="o", markersize=4, ax=ax)
         points = paper_points[paper_points["metric"] == metric]
         ax.scatter(points["epoch"], points["value"], marker="X", s=70, color="black",
                    zorder=5, label="paper (training, Section 4.1)")
         ax.set(title=f"Training {metric}", xlabel="epoch", ylabel=metric)
-        ax.legend(fontsize=8)
+        if metric == "loss":
+            ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def divergence_diagnostics(diagnosis: dict, title: str) -> plt.Figure:
+    """Inside training, per CNN-LSTM: loss and gradient norm per step, and the largest
+    hidden value of ``lstm_64`` along the sequence at the last probe.
+
+    ``diagnosis`` maps a model's name to :func:`ids_utils.diagnostics.training_diagnostics`.
+    """
+    import pandas as pd
+
+    steps = pd.concat([d["steps"].assign(model=name) for name, d in diagnosis.items()])
+    hidden = pd.concat([d["hidden"].assign(model=name) for name, d in diagnosis.items()])
+    last = hidden[(hidden["layer"] == "lstm_64") & (hidden["step"] == hidden["step"].max())]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, column, label in ((axes[0], "loss", "batch loss"),
+                              (axes[1], "grad_norm", "gradient norm")):
+        sns.lineplot(data=steps, x="step", y=column, hue="model", ax=ax, linewidth=1)
+        ax.set(yscale="log", xlabel="optimiser step", ylabel=label, title=label.capitalize())
+    sns.lineplot(data=last, x="position", y="max_abs", hue="model", ax=axes[2], marker=".")
+    axes[2].set(yscale="log", xlabel="sequence position (feature)", ylabel="largest |h_t|",
+                title=f"lstm_64 after {int(last['step'].max())} steps")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig
 
 
 def roc_pr_curves(predictions: "pd.DataFrame") -> plt.Figure:
-    """ROC and precision-recall curves of the test predictions, one line per seed."""
+    """ROC and precision-recall curves of the test predictions, one line per model and seed.
+
+    ``predictions`` has ``model``, ``seed``, ``attack`` and ``probability``.
+    """
     import pandas as pd
     from sklearn.metrics import precision_recall_curve, roc_curve
 
     roc, pr = [], []
-    for seed, part in predictions.groupby("seed"):
+    for (model, seed), part in predictions.groupby(["model", "seed"]):
         fpr, tpr, _ = roc_curve(part["attack"], part["probability"])
         roc.append(pd.DataFrame({"false positive rate": fpr, "true positive rate": tpr,
-                                 "seed": str(seed)}))
+                                 "model": model, "seed": str(seed)}))
         precision, recall, _ = precision_recall_curve(part["attack"], part["probability"])
-        pr.append(pd.DataFrame({"recall": recall, "precision": precision, "seed": str(seed)}))
+        pr.append(pd.DataFrame({"recall": recall, "precision": precision, "model": model,
+                                "seed": str(seed)}))
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     sns.lineplot(data=pd.concat(roc), x="false positive rate", y="true positive rate",
-                 hue="seed", ax=left, estimator=None, sort=False, drawstyle="steps-post")
+                 hue="model", units="seed", ax=left, estimator=None, sort=False,
+                 drawstyle="steps-post", alpha=0.8)
     left.plot([0, 1], [0, 1], ls=":", color="grey")
-    left.set(title="ROC curve (test set)")
-    sns.lineplot(data=pd.concat(pr), x="recall", y="precision", hue="seed", ax=right,
-                 estimator=None, sort=False, drawstyle="steps-post")
+    left.set(title="ROC curve (test set, one line per seed)")
+    sns.lineplot(data=pd.concat(pr), x="recall", y="precision", hue="model", units="seed",
+                 ax=right, estimator=None, sort=False, drawstyle="steps-post", alpha=0.8)
     right.set(title="Precision-recall curve (test set)", ylim=(0, 1.02))
+    for ax in (left, right):
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sweep_heatmaps(validation: "pd.DataFrame", metric: str) -> plt.Figure:
+    """One heatmap per model of the mean validation metric over learning rate x batch size."""
+    models = list(dict.fromkeys(validation["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        table = validation[validation["model"] == model].pivot_table(
+            index="learning_rate", columns="batch_size", values=metric, aggfunc="mean")
+        sns.heatmap(table.sort_index(ascending=False), annot=True, fmt=".3f", cmap="viridis",
+                    vmin=0.5, vmax=1, ax=ax, cbar=False)
+        ax.set(title=model, xlabel="batch size", ylabel="learning rate")
+    fig.suptitle(f"Validation {metric.replace('_', ' ')}, mean over seeds", y=1.03)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(curves: "pd.DataFrame", metrics: tuple[str, ...], title: str) -> plt.Figure:
+    """Test metrics against training flows (log scale), one line per model; bands span seeds.
+
+    ``curves`` has ``model``, ``train_flows`` and one column per metric.
+    """
+    long = curves.melt(id_vars=["model", "train_flows"], value_vars=list(metrics),
+                       var_name="metric", value_name="value")
+    grid = sns.relplot(data=long, x="train_flows", y="value", hue="model", col="metric",
+                       kind="line", marker="o", errorbar=("pi", 100), height=3.2, aspect=1.1,
+                       facet_kws={"sharey": False})
+    grid.set(xscale="log")
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("training flows", "")
+    grid.figure.suptitle(title, y=1.04)
+    return grid.figure
 
 
 def confusion_heatmaps(ours: "pd.DataFrame", paper: "pd.DataFrame", ours_title: str) -> plt.Figure:

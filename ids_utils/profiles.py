@@ -9,6 +9,12 @@ it); ``cross_dataset_seeds`` are the seeds of the NSL-KDD chapter, one in the
 paper profile: with the one-hot encoded features the CNN-LSTM reads sequences
 of 122 steps, and one seed of both protocols at full scale took 51 minutes
 on this machine's 2 cores (part of it sharing them with a test run).
+
+``n_workers`` is the number of one-thread processes that train models side by
+side (:mod:`ids_utils.workers`).  The sweep of the settings the paper does not
+give (``sweep_learning_rates`` x ``sweep_batch_sizes``, over ``sweep_seeds``)
+and the learning curves (``curve_fractions`` of each training part, over
+``curve_seeds``) are those of the settings-and-scale chapter.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ PROFILES = {
         "stream_flows": 5_000,
         "nslkdd_train_rows": 3_000,
         "cross_dataset_seeds": [42],
+        "n_workers": 2,
+        "sweep_learning_rates": [0.001, 0.0001],
+        "sweep_batch_sizes": [32, 128],
+        "sweep_seeds": [42],
+        "curve_fractions": [0.5, 1.0],
+        "curve_seeds": [42],
     },
     "paper": {
         "profile": "paper",
@@ -55,6 +67,12 @@ PROFILES = {
         "stream_flows": 100_000,
         "nslkdd_train_rows": None,
         "cross_dataset_seeds": [42],
+        "n_workers": 2,
+        "sweep_learning_rates": [0.001, 0.0003, 0.0001],
+        "sweep_batch_sizes": [32, 128, 512],
+        "sweep_seeds": [42, 43, 44],
+        "curve_fractions": [0.05, 0.15, 0.4, 1.0],
+        "curve_seeds": [42],
     },
 }
 
@@ -71,3 +89,22 @@ def get_profile(name: str) -> dict:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     return {key: (list(value) if isinstance(value, list) else value)
             for key, value in PROFILES[name].items()}
+
+
+#: The parameters that set how a model is trained and judged.
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "threshold", "test_fraction",
+                 "val_fraction")
+
+
+def training_settings(parameters: dict) -> dict:
+    """The training settings (:data:`TRAINING_KEYS`) out of a notebook's parameters.
+
+    Raises
+    ------
+    KeyError
+        Naming the settings the parameters lack.
+    """
+    missing = [key for key in TRAINING_KEYS if key not in parameters]
+    if missing:
+        raise KeyError(f"training settings missing from the parameters: {missing}")
+    return {key: parameters[key] for key in TRAINING_KEYS}

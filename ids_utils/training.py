@@ -134,6 +134,46 @@ def train_detector(run_dir: str, seed: int, model: str, features: list[str], thr
     return {"model": model, "seed": seed, "history": history, "check": check}
 
 
+def runs_tables(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The histories and the divergence checks of :func:`train_detector` runs as two tables.
+
+    Returns
+    -------
+    histories : pandas.DataFrame
+        One row per model, seed and epoch.
+    checks : pandas.DataFrame
+        One row per model and seed: ``diverged``, ``reasons`` (joined),
+        ``max_train_loss``, ``val_probability_std``.
+    """
+    histories = pd.concat([run["history"].assign(model=run["model"], seed=run["seed"])
+                           for run in runs], ignore_index=True)
+    checks = pd.DataFrame([{"model": run["model"], "seed": run["seed"],
+                            "diverged": run["check"]["diverged"],
+                            "reasons": "; ".join(run["check"]["reasons"]),
+                            "max_train_loss": run["check"]["max_train_loss"],
+                            "val_probability_std": run["check"]["val_probability_std"]}
+                           for run in runs])
+    return histories, checks
+
+
+def training_report(profile: str, seeds: list[int], epochs: int, batch_size: int,
+                    learning_rate: float, histories: pd.DataFrame,
+                    checks: pd.DataFrame) -> dict:
+    """The content of ``training.json``: settings, and per model the last epoch and the
+    divergence check of each seed."""
+    last = histories[histories["epoch"] == histories["epoch"].max()]
+    return {"profile": profile, "seeds": seeds, "epochs": epochs, "batch_size": batch_size,
+            "learning_rate": learning_rate, "speed_settings": FAST_SETTINGS,
+            "models": {model: {
+                "final_epoch": {str(row.seed): {k: float(getattr(row, k)) for k in
+                                                ("loss", "accuracy", "val_loss", "val_accuracy")}
+                                for row in last[last["model"] == model].itertuples()},
+                "diverged": {str(row.seed): {"diverged": bool(row.diverged),
+                                             "reasons": row.reasons}
+                             for row in checks[checks["model"] == model].itertuples()}}
+                for model in checks["model"].unique()}}
+
+
 def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: int,
                              batch_size: int, configs: dict[str, dict] | None = None,
                              seed: int = 0) -> pd.DataFrame:

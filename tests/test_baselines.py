@@ -91,3 +91,17 @@ def test_intensity_test_direction():
     assert error_analysis.slow_rate_verdict(test).startswith("supported")
     few = error_analysis.intensity_test(flows.iloc[18:], ["Rate"])
     assert error_analysis.slow_rate_verdict(few).startswith("not testable")
+
+
+def test_mcnemar_table_counts_discordant_flows_per_seed():
+    reference = _predictions("CNN-LSTM", [0, 0, 1, 1, 0, 0])   # right on 0, 1, 2, 3
+    other = _predictions("RF", [1, 1, 1, 1, 1, 1])             # right on 2, 3, 4, 5
+    table = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM")
+    row = table.iloc[0]
+    assert (row["model"], row["reference"]) == ("RF", "CNN-LSTM")
+    assert row["only model right"] == 2 and row["only reference right"] == 2
+    assert row["p_value"] == 1.0
+    with pytest.raises(ValueError, match="no predictions of the reference"):
+        baselines.mcnemar_table(other, "CNN-LSTM")
+    with pytest.raises(ValueError, match="not scored on the reference's test flows"):
+        baselines.mcnemar_table(pd.concat([reference.iloc[:4], other]), "CNN-LSTM")

@@ -102,3 +102,37 @@ def test_the_twin_lstm_reproduces_the_models_last_state():
     assert np.allclose(np.asarray(twin(sequence))[:, -1, :], last, atol=1e-6)
     final = [h for h in hidden if h["layer"] == "lstm_32" and h["position"] == 12][0]
     assert final["max_abs"] == pytest.approx(np.abs(last).max(), rel=1e-6)
+
+
+def _hidden(values, layer="lstm_64", step=10):
+    return __import__("pandas").DataFrame({"step": step, "layer": layer,
+                                           "position": range(1, len(values) + 1),
+                                           "max_abs": values})
+
+
+def test_growth_per_position_is_the_geometric_rate():
+    import pandas as pd
+
+    growing = _hidden([1.0 * 1.31 ** k for k in range(40)])
+    early = _hidden([5.0] * 40, step=0)
+    assert diagnostics.growth_per_position(pd.concat([early, growing])) == pytest.approx(1.31)
+    assert diagnostics.growth_per_position(_hidden([2.0] * 5)) == pytest.approx(1.0)
+    assert np.isnan(diagnostics.growth_per_position(_hidden([0.0, 1.0])))
+
+
+def test_summary_table_and_its_sentence():
+    import pandas as pd
+
+    steps = pd.DataFrame({"step": [1, 2, 3], "loss": [0.7, 40.0, 2.0],
+                          "grad_norm": [1.0, 8e6, 3.0]})
+    hidden = pd.concat([_hidden([1.0, 2.0, 4.0]), _hidden([1.0, 1.0, 1.0], "lstm_32")])
+    dead = pd.DataFrame({"step": [0, 10], "layer": ["dense_16", "dense_16"],
+                         "dead_share": [0.0, 0.25]})
+    table = diagnostics.summary_table({"m": {"steps": steps, "hidden": hidden, "dead": dead}})
+    row = table.loc["m"]
+    assert row["largest batch loss"] == 40.0 and row["largest gradient norm"] == 8e6
+    assert row["growth per position lstm_64"] == pytest.approx(2.0)
+    assert row["largest |h_t| lstm_64"] == 4.0 and row["dead units dense_16"] == 0.25
+    text = diagnostics.describe(table)
+    assert text.startswith("m: over 3 steps the largest batch loss is 40")
+    assert "factor of 2 per sequence position" in text and "25% of the dense_16" in text

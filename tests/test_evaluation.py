@@ -72,3 +72,31 @@ def test_interval_is_clipped_to_the_metric_range():
     assert row["ci_high"] == 1.0 and row["ci_low"] >= 0.0
     unclipped = evaluation.summarise_over_seeds(per_seed, bounds=None).loc["precision"]
     assert unclipped["ci_high"] > 1.0
+
+
+def test_confusion_table_has_table_2s_layout():
+    table = evaluation.confusion_table({"tn": 1, "fp": 2, "fn": 3, "tp": 4})
+    assert table.loc["benign"].tolist() == [1, 2] and table.loc["attack"].tolist() == [3, 4]
+    assert table.columns.tolist() == ["benign", "attack"]
+
+
+def test_metrics_report_keeps_each_models_seeds_and_marks():
+    import pandas as pd
+
+    rows = []
+    for model, seed, probabilities in (("a", 1, [0.9, 0.2, 0.8, 0.1]),
+                                       ("a", 2, [0.9, 0.6, 0.3, 0.1]),
+                                       ("b", 1, [0.5, 0.5, 0.5, 0.5]),
+                                       ("b", 2, [0.5, 0.5, 0.5, 0.5])):
+        rows.append(pd.DataFrame({"model": model, "seed": seed, "attack": [1, 0, 1, 0],
+                                  "probability": probabilities}))
+    report = evaluation.metrics_report(pd.concat(rows), 0.5,
+                                       {"a": {"1": False, "2": False}, "b": {"1": True, "2": False}})
+    assert list(report) == ["a", "b"]
+    assert report["a"]["per_seed"]["1"]["accuracy"] == 1.0
+    assert report["a"]["per_seed"]["2"]["accuracy"] == 0.5
+    assert report["a"]["aggregate"]["accuracy"]["mean"] == 0.75
+    assert report["b"]["diverged_seeds"] == [1]
+    assert report["b"]["per_seed"]["1"]["diverged"] and not report["b"]["per_seed"]["2"]["diverged"]
+    # Everything flagged an attack: recall 1, false positive rate 1.
+    assert report["b"]["aggregate"]["false_positive_rate"]["mean"] == 1.0

@@ -77,3 +77,21 @@ def test_recall_by_group_counts_attack_flows_only():
     recall = experiments.recall_by_group(test, np.array([0.9, 0.9, 0.1, 0.8]), 0.5,
                                          pd.Series(["x", "new", "new", "old"]))
     assert recall.to_dict() == {"new": 0.5, "old": 1.0}
+
+
+def test_nsl_kdd_encoding_takes_categories_from_training_only(kdd_test):
+    from ids_utils import datasets
+
+    flows = datasets.read_nsl_kdd(kdd_test)
+    train, val = flows.iloc[:300], flows.iloc[300:400]
+    unseen = flows[~flows["service"].isin(set(train["service"]))].head(20)
+    parts, tests, features, indicators = experiments.encode_nsl_kdd(
+        {"train": train, "val": val}, {"unseen": unseen})
+    assert set(parts) == {"train", "val"} and set(tests) == {"unseen"}
+    assert indicators == features[len(features) - len(indicators):]
+    assert all(name.split("=")[0] in datasets.NSL_KDD_CATEGORICAL for name in indicators)
+    assert {f"service={s}" for s in train["service"].unique()} <= set(indicators)
+    # A service never seen in training has no column: all its service indicators are 0.
+    service = [f for f in indicators if f.startswith("service=")]
+    assert len(unseen) and tests["unseen"][service].to_numpy().sum() == 0
+    assert set(parts["train"][indicators].to_numpy().ravel()) <= {0.0, 1.0}

@@ -39,6 +39,15 @@ def test_profiles_share_their_keys():
         get_profile("nope")
 
 
+def test_training_settings_come_from_the_parameters():
+    from ids_utils.profiles import TRAINING_KEYS, training_settings
+
+    parameters = {**get_profile("paper"), "run_dir": "x"}
+    assert training_settings(parameters) == {key: parameters[key] for key in TRAINING_KEYS}
+    with pytest.raises(KeyError, match=r"missing from the parameters: \['epochs'\]"):
+        training_settings({k: v for k, v in parameters.items() if k != "epochs"})
+
+
 def test_source_prefers_the_original_release(tmp_path):
     (tmp_path / "ciciot2023" / "merged").mkdir(parents=True)
     (tmp_path / "ciciot2023" / "merged" / "m.csv").write_text("x\n")
@@ -108,23 +117,37 @@ def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
 
     from ids_utils.evaluation import metrics_by_seed
 
+    from ids_utils.models import CNN_LSTMS
+
     artifacts = two_ci_runs[0] / "artifacts"
     saved = read_json(artifacts / "metrics.json")
     predictions = pd.read_parquet(artifacts / "predictions.parquet")
-    recomputed = metrics_by_seed(predictions, saved["threshold"])
-    for seed, row in recomputed.iterrows():
-        for name, value in row.items():
-            assert saved["per_seed"][str(seed)][name] == pytest.approx(value, abs=1e-12), name
-    assert len(predictions) == sum(m["n"] for m in saved["per_seed"].values())
+    assert list(saved["models"]) == list(CNN_LSTMS)
+    training = read_json(artifacts / "training.json")
+    for model, result in saved["models"].items():
+        recomputed = metrics_by_seed(predictions[predictions["model"] == model],
+                                     saved["threshold"])
+        for seed, row in recomputed.iterrows():
+            for name, value in row.items():
+                assert result["per_seed"][str(seed)][name] == pytest.approx(value, abs=1e-12)
+            # The divergence mark travels from training to every metric of the run.
+            assert result["per_seed"][str(seed)]["diverged"] == \
+                training["models"][model]["diverged"][str(seed)]["diverged"]
+    assert len(predictions) == sum(m["n"] for result in saved["models"].values()
+                                   for m in result["per_seed"].values())
 
 
-def test_the_saved_model_is_the_papers(two_ci_runs):
-    from ids_utils.models import load_detector, trainable_parameters
+def test_the_saved_models_are_the_papers_and_its_stabilised_twin(two_ci_runs):
+    from ids_utils.artifacts import model_dir
+    from ids_utils.models import CNN_LSTMS, load_detector, trainable_parameters
 
     seed = PROFILES["ci"]["seeds"][0]
-    detector = load_detector(two_ci_runs[0] / "artifacts" / f"seed-{seed}" / "model.keras")
-    assert trainable_parameters(detector.model) == 37_921
-    assert detector.threshold == PROFILES["ci"]["threshold"]
+    for model, activation in CNN_LSTMS.items():
+        detector = load_detector(model_dir(two_ci_runs[0], seed, model) / "model.keras")
+        assert trainable_parameters(detector.model) == 37_921
+        assert detector.threshold == PROFILES["ci"]["threshold"]
+        assert detector.model.get_layer("lstm_64").get_config()["activation"] == activation
+        assert detector.metadata["model"] == model
 
 
 def test_a_foreign_folder_is_never_cleared(tmp_path):
@@ -140,15 +163,22 @@ def test_the_ledger_lists_every_claim_once_with_a_verdict(two_ci_runs):
     from ids_utils import ledger
     from ids_utils.paper import paper_claims
 
+    from ids_utils.models import CNN_LSTMS
+
     table = ledger.build_ledger(two_ci_runs[0])
     claims = paper_claims()
-    assert sorted(table["claim"]) == sorted(claims.index[claims["kind"] != "setting"])
+    assert sorted(set(table["claim"])) == sorted(claims.index[claims["kind"] != "setting"])
+    # A claim about the CNN-LSTM has one row per model; the others one row without a model.
+    for claim, rows in table.groupby("claim"):
+        assert sorted(rows["model"]) in (sorted(CNN_LSTMS), [""]), claim
+    assert set(table.loc[table["claim"] == "accuracy", "model"]) == set(CNN_LSTMS)
     assert set(table["verdict"]) <= {ledger.REPRODUCED, ledger.NOT_REPRODUCED,
                                      ledger.NOT_TESTABLE, ledger.INCONSISTENT}
-    inconsistent = set(table.loc[table["verdict"] == ledger.INCONSISTENT, "claim"])
-    assert inconsistent == {"accuracy", "precision", "recall", "f1"}
+    inconsistent = table[table["verdict"] == ledger.INCONSISTENT]
+    assert set(inconsistent["claim"]) == {"accuracy", "precision", "recall", "f1"}
+    assert len(inconsistent) == 4 * len(CNN_LSTMS)
     text = ledger.ledger_markdown(table)
-    assert text.startswith(f"{len(table)} claims:")
+    assert text.startswith(f"{table['claim'].nunique()} claims in {len(table)} rows")
 
 
 def test_stages_need_an_existing_run(tmp_path):
