@@ -71,7 +71,7 @@ PROFILES = {
         "sweep_learning_rates": [0.001, 0.0003, 0.0001],
         "sweep_batch_sizes": [32, 128, 512],
         "sweep_seeds": [42, 43, 44],
-        "curve_fractions": [0.05, 0.15, 0.4, 1.0],
+        "curve_fractions": [0.05, 0.2, 1.0],
         "curve_seeds": [42],
     },
 }

@@ -169,9 +169,10 @@ def settings_and_scale_answer(chosen: pd.DataFrame, reached: pd.DataFrame,
             f"{model}: the sweep chooses learning rate {row['learning_rate']:g} and batch size "
             f"{row['batch_size']:.0f} (validation {SELECTION_METRIC.replace('_', ' ')} "
             f"{row[SELECTION_METRIC]:.4f}, {row['diverged_share']:.0%} of its sweep runs "
-            f"diverged); tested once, its best seed reaches the paper's "
-            + (", ".join(got) if got else "value on none of accuracy, recall, F1, ROC-AUC and "
-               "false positive rate") + ".")
+            f"diverged); tested once, its best seed reaches the paper's value on "
+            + (", ".join(name.replace("_", " ") for name in got) if got else
+               "none of " + ", ".join(name.replace("_", " ") for name in hits.index))
+            + ".")
     target = paper_balanced_accuracy()
     for name, curve in (("CICIoT2023", cic_curve), ("NSL-KDD", kdd_curve)):
         means = curve.groupby(["model", "train_flows"], sort=False)["balanced_accuracy"].mean()

@@ -15,6 +15,11 @@ from collections.abc import Callable
 #: Threads each worker gives TensorFlow.
 THREADS_PER_WORKER = 1
 
+#: Set in each worker before TensorFlow starts: its C++ log off (errors still
+#: raise in Python; the log's tf.data notices would otherwise land in the
+#: notebooks' outputs), no oneDNN reordering (see ``ids_utils/__init__.py``).
+WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
 
 def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "trainings") -> list:
     """Call ``function(**job)`` for every job in worker processes; results in job order.
@@ -38,13 +43,13 @@ def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "tr
     from concurrent.futures import as_completed
 
     from joblib.externals.loky import get_reusable_executor
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     # joblib's Parallel runs a single job in this process; loky's executor always
     # uses workers, so one worker trains exactly as two do.
-    executor = get_reusable_executor(max_workers=workers)
+    executor = get_reusable_executor(max_workers=workers, env=WORKER_ENV)
     futures = [executor.submit(_in_worker, function, job) for job in jobs]
     for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
         pass
@@ -52,9 +57,12 @@ def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "tr
 
 
 def _in_worker(function: Callable, job: dict):
-    # Unpickling ``function`` imported ids_utils, which set TensorFlow's
-    # environment before TensorFlow started.
+    import logging
+
     _one_thread()
+    # A worker builds model after model; TensorFlow's notices about retracing
+    # them are expected and would only clutter the notebooks' outputs.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     return function(**job)
 
 

@@ -1,0 +1,74 @@
+"""The ledger's verdicts per model, on small synthetic artifacts."""
+
+from __future__ import annotations
+
+import pytest
+
+from ids_utils import ledger
+from ids_utils.artifacts import write_json
+from ids_utils.models import AS_WRITTEN, CNN_LSTMS, STABILISED
+from ids_utils.paper import TABLE1_METRICS, paper_value
+
+
+def _aggregate(mean, low, high):
+    return {name: {"mean": mean, "std": 0.01, "ci_low": low, "ci_high": high, "n_seeds": 3}
+            for name in TABLE1_METRICS}
+
+
+def _per_seed(diverged):
+    cells = {"tn": 300, "fp": 3, "fn": 20, "tp": 14, "n": 337}
+    return {str(seed): {**cells, "diverged": mark} for seed, mark in zip((1, 2, 3), diverged)}
+
+
+@pytest.fixture
+def run(tmp_path):
+    roc = paper_value("roc_auc")
+    write_json(tmp_path / "artifacts" / "metrics.json", {"models": {
+        AS_WRITTEN: {"aggregate": _aggregate(0.5, 0.3, 0.7), "diverged_seeds": [2],
+                     "per_seed": _per_seed([False, True, False])},
+        STABILISED: {"aggregate": _aggregate(0.9, roc - 0.01, roc + 0.01), "diverged_seeds": [],
+                     "per_seed": _per_seed([False, False, False])}}})
+    return tmp_path
+
+
+def test_each_model_gets_its_own_verdict(run):
+    table = ledger.chapter_ledger(run, "05_evaluation").set_index(["claim", "model"])
+    assert set(table.index.get_level_values("model")) == set(CNN_LSTMS)
+    # The stabilised interval holds the paper's ROC-AUC and is narrow: reproduced.
+    assert table.loc[("roc_auc", STABILISED), "verdict"] == ledger.REPRODUCED
+    # The as-written interval lies below the paper's value.
+    assert table.loc[("roc_auc", AS_WRITTEN), "verdict"] == ledger.NOT_REPRODUCED
+    # The paper's own arithmetic fails for every model alike.
+    assert table.loc[("accuracy", AS_WRITTEN), "verdict"] == ledger.INCONSISTENT
+    assert table.loc[("accuracy", STABILISED), "verdict"] == ledger.INCONSISTENT
+
+
+def test_a_diverged_seed_is_marked_beside_every_metric_of_its_model(run):
+    table = ledger.chapter_ledger(run, "05_evaluation")
+    written = table[(table["model"] == AS_WRITTEN) & table["claim"].isin(TABLE1_METRICS)]
+    assert written["note"].str.contains("1 of 3 seed\\(s\\) diverged \\(included, marked\\)").all()
+    stabilised = table[table["model"] == STABILISED]
+    assert not stabilised["note"].str.contains("diverged").any()
+
+
+def test_an_interval_outside_the_paper_is_not_reproduced(tmp_path):
+    write_json(tmp_path / "artifacts" / "metrics.json", {"models": {
+        STABILISED: {"aggregate": _aggregate(0.8, 0.78, 0.82), "diverged_seeds": [],
+                     "per_seed": _per_seed([False] * 3)}}})
+    table = ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim")
+    assert table.loc["roc_auc", "verdict"] == ledger.NOT_REPRODUCED
+    assert table.loc["tn", "verdict"] == ledger.NOT_TESTABLE  # another test-set size
+
+
+def test_markdown_summarises_each_model(run):
+    text = ledger.ledger_markdown(ledger.chapter_ledger(run, "05_evaluation"))
+    assert f"- **{AS_WRITTEN}**:" in text and f"- **{STABILISED}**:" in text
+    assert f"| {AS_WRITTEN} |" in text
+
+
+def test_a_wide_interval_is_flagged_as_uninformative(tmp_path):
+    write_json(tmp_path / "artifacts" / "metrics.json", {"models": {
+        STABILISED: {"aggregate": _aggregate(0.9, 0.85, 1.0), "diverged_seeds": [],
+                     "per_seed": _per_seed([False] * 3)}}})
+    row = ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim").loc["roc_auc"]
+    assert row["verdict"] == ledger.REPRODUCED and "too wide" in row["note"]
