@@ -18,6 +18,17 @@ from .models import build_cnn_lstm, build_model
 #: Keras refuses it while TensorFlow's op determinism is on.
 FAST_SETTINGS = {"unroll": True, "steps_per_execution": 8, "jit_compile": False}
 
+#: Below this many flow-epochs, compiling the unrolled loops costs more than it
+#: saves (measured here, one thread, 122 steps: unrolling adds ~18 s of
+#: compilation and saves ~20% per epoch), so small runs keep the loops rolled.
+UNROLL_MIN_FLOW_EPOCHS = 200_000
+
+
+def speed_settings(n_rows: int, epochs: int) -> dict:
+    """The speed settings for a training of ``n_rows`` flows and ``epochs`` epochs:
+    :data:`FAST_SETTINGS`, with the loops rolled for small runs."""
+    return {**FAST_SETTINGS, "unroll": n_rows * epochs >= UNROLL_MIN_FLOW_EPOCHS}
+
 #: The settings the speed benchmark compares (Keras' defaults first).
 SPEED_CONFIGS = {
     "Keras defaults": {"unroll": False, "steps_per_execution": 1, "jit_compile": False},
@@ -59,7 +70,7 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
         The paper gives none (it names Adam only); Adam's default in Keras.
     speed : dict, optional
         Keyword arguments of :func:`build_cnn_lstm` that change the speed only;
-        :data:`FAST_SETTINGS` by default.
+        :func:`speed_settings` of the run's size by default.
     verbose : int, default 2
         Keras progress: one line per epoch.
     variant : str, default "CNN-LSTM"
@@ -79,7 +90,7 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     set_determinism(seed)
     model = build_model(variant, x_train.shape[1], learning_rate=learning_rate,
                         lstm_activation=lstm_activation,
-                        **(FAST_SETTINGS if speed is None else speed))
+                        **(speed_settings(len(x_train), epochs) if speed is None else speed))
     timer = _EpochTimer()
     result = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
                        batch_size=batch_size, shuffle=True, verbose=verbose,
@@ -163,7 +174,7 @@ def training_report(profile: str, seeds: list[int], epochs: int, batch_size: int
     divergence check of each seed."""
     last = histories[histories["epoch"] == histories["epoch"].max()]
     return {"profile": profile, "seeds": seeds, "epochs": epochs, "batch_size": batch_size,
-            "learning_rate": learning_rate, "speed_settings": FAST_SETTINGS,
+            "learning_rate": learning_rate, "speed_settings": {**FAST_SETTINGS, "unroll": f"from {UNROLL_MIN_FLOW_EPOCHS:,} flow-epochs"},
             "models": {model: {
                 "final_epoch": {str(row.seed): {k: float(getattr(row, k)) for k in
                                                 ("loss", "accuracy", "val_loss", "val_accuracy")}

@@ -58,3 +58,11 @@ def test_speed_benchmark_reports_each_setting(data):
     row = result.iloc[0]
     assert row["setting"] == "plain" and row["rows"] == 320
     assert row["flows_per_second"] == pytest.approx(320 / row["seconds_per_epoch"])
+
+
+def test_small_runs_keep_the_lstm_loops_rolled():
+    from ids_utils.training import FAST_SETTINGS, UNROLL_MIN_FLOW_EPOCHS, speed_settings
+
+    assert speed_settings(UNROLL_MIN_FLOW_EPOCHS // 20, 20) == FAST_SETTINGS
+    small = speed_settings(UNROLL_MIN_FLOW_EPOCHS // 20 - 1, 20)
+    assert small == {**FAST_SETTINGS, "unroll": False}
