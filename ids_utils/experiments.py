@@ -69,6 +69,33 @@ def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: in
     dict, only with ``return_probabilities``
         Test-set name -> probabilities, in the test set's row order.
     """
+    model, scaler, _, check = fit_cnn_lstm(parts, features, seed, settings, variant,
+                                           lstm_activation, unscaled)
+    tests = {"test": parts["test"]} if tests is None else tests
+    probabilities = {name: _predict(model, scale(test, scaler)) for name, test in tests.items()}
+    results = {name: {**score(test["attack"].to_numpy(), probabilities[name],
+                              settings["threshold"]), "diverged": check["diverged"]}
+               for name, test in tests.items()}
+    return (results, probabilities) if return_probabilities else results
+
+
+def fit_cnn_lstm(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
+                 settings: dict, variant: str = "CNN-LSTM", lstm_activation: str = "relu",
+                 unscaled=()):
+    """Fit the scaler and a model on ``parts["train"]``, watching ``parts["val"]`` only,
+    and check the run for divergence.  ``parts["test"]`` is not read.
+
+    Arguments as :func:`train_and_test`.
+
+    Returns
+    -------
+    model : keras.Model
+    scaler : dict
+    val_probability : numpy.ndarray
+        Each validation flow's attack probability.
+    check : dict
+        The run's :func:`~ids_utils.diagnostics.divergence_check`.
+    """
     scaler = fit_scaler(parts["train"], features, unscaled)
     x_val = scale(parts["val"], scaler)
     model, history = train_cnn_lstm(
@@ -77,13 +104,9 @@ def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: in
         epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], verbose=0, variant=variant,
         lstm_activation=lstm_activation)
-    check = divergence_check(history["loss"], _predict(model, x_val), settings["threshold"])
-    tests = {"test": parts["test"]} if tests is None else tests
-    probabilities = {name: _predict(model, scale(test, scaler)) for name, test in tests.items()}
-    results = {name: {**score(test["attack"].to_numpy(), probabilities[name],
-                              settings["threshold"]), "diverged": check["diverged"]}
-               for name, test in tests.items()}
-    return (results, probabilities) if return_probabilities else results
+    val_probability = _predict(model, x_val)
+    check = divergence_check(history["loss"], val_probability, settings["threshold"])
+    return model, scaler, val_probability, check
 
 
 def _predict(model, x: np.ndarray) -> np.ndarray:
@@ -150,7 +173,8 @@ def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int
     """Fit each candidate baseline on the training part, keep the one with the best
     validation accuracy, and score the test set(s) with it once.
 
-    The choice sees the validation part only, never a test set.
+    The choice sees the validation part only, never a test set.  ``unscaled``
+    features are left as they are by the scaler (0/1 indicators).
 
     Returns
     -------

@@ -13,11 +13,8 @@ import itertools
 
 import pandas as pd
 
-from .diagnostics import divergence_check
-from .experiments import score
+from .experiments import fit_cnn_lstm, score
 from .models import CNN_LSTMS
-from .preprocess import fit_scaler, scale
-from .training import train_cnn_lstm
 
 #: The validation score that chooses a setting: the mean of the two classes'
 #: recalls, which a model answering "benign" to everything cannot game at 90:10.
@@ -43,15 +40,10 @@ def validate(parts: dict[str, pd.DataFrame], features: list[str], seed: int, set
     dict
         :func:`~ids_utils.experiments.score` of the validation part, and ``diverged``.
     """
-    scaler = fit_scaler(parts["train"], features, unscaled)
-    x_val, y_val = scale(parts["val"], scaler), parts["val"]["attack"].to_numpy()
-    model, history = train_cnn_lstm(
-        scale(parts["train"], scaler), parts["train"]["attack"].to_numpy(), x_val, y_val,
-        seed=seed, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], verbose=0, lstm_activation=lstm_activation)
-    probability = model.predict(x_val, batch_size=4096, verbose=0).ravel()
-    check = divergence_check(history["loss"], probability, settings["threshold"])
-    return {**score(y_val, probability, settings["threshold"]), "diverged": check["diverged"]}
+    _, _, probability, check = fit_cnn_lstm(parts, features, seed, settings,
+                                            lstm_activation=lstm_activation, unscaled=unscaled)
+    return {**score(parts["val"]["attack"].to_numpy(), probability, settings["threshold"]),
+            "diverged": check["diverged"]}
 
 
 def sweep_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: dict,

@@ -157,3 +157,20 @@ def test_full_points_are_read_from_the_cross_dataset_chapter():
     points = curves.points_from_cross_dataset(cross, [1], {1: 500})
     assert points.to_dict(orient="records") == [
         {"model": "m", "seed": 1, "accuracy": 0.9, "fraction": 1.0, "train_flows": 500}]
+
+
+def test_validate_trains_without_a_test_part_and_train_and_test_agrees():
+    from ids_utils import experiments
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((240, 6)), columns=[f"f{i}" for i in range(6)])
+    frame["attack"] = (frame["f0"] > 1).astype(int)
+    parts = {"train": frame.iloc[:160], "val": frame.iloc[160:200], "test": frame.iloc[200:]}
+    settings = {"epochs": 1, "batch_size": 32, "learning_rate": 1e-3, "threshold": 0.5}
+    features = [f"f{i}" for i in range(6)]
+    validation = tuning.validate({"train": parts["train"], "val": parts["val"]}, features, 3,
+                                 settings, "tanh")
+    assert {"balanced_accuracy", "roc_auc", "diverged"} <= set(validation)
+    assert validation["n"] == 40
+    tested = experiments.train_and_test(parts, features, 3, settings, lstm_activation="tanh")
+    assert tested["test"]["n"] == 40 and tested["test"]["diverged"] == validation["diverged"]
