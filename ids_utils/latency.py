@@ -48,8 +48,11 @@ def export_onnx(model, path: str | Path) -> Path:
     return path
 
 
-def export_onnx_native(model, path: str | Path) -> Path:
-    """Write the CNN-LSTM as an ONNX graph built on ONNX's own LSTM operator.
+def export_onnx_native(model, path: str | Path | None = None) -> Path | bytes:
+    """The CNN-LSTM as an ONNX graph built on ONNX's own LSTM operator.
+
+    Written to ``path`` (and the path returned), or returned as bytes when
+    ``path`` is None.
 
     Keras' exporter turns each LSTM into a loop of small operations; ONNX has an
     LSTM operator that takes the activations as attributes (sigmoid gates;
@@ -126,6 +129,8 @@ def export_onnx_native(model, path: str | Path) -> Path:
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                                    producer_name="ids_utils")
     onnx.checker.check_model(onnx_model)
+    if path is None:
+        return onnx_model.SerializeToString()
     path = Path(path)
     onnx.save(onnx_model, str(path))
     return path
@@ -332,7 +337,7 @@ def run_cli(model_path: str | Path, flows_path: str | Path, threads: int, calls:
 def run_stream(model_path: str | Path, frame, n_flows: int) -> dict:
     """Pipe ``n_flows`` flows (``frame`` repeated) as CSV through ``score --stream``.
 
-    Returns the stream's own summary: flows, malformed, flows per second and
+    Returns the stream's own summary: flows, invalid rows, flows per second and
     per-flow latency percentiles, measured end to end from stdin to stdout.
     """
     import json

@@ -1,21 +1,11 @@
-"""The paper's CNN-LSTM (Section 3.3), and saving / loading it as a self-contained detector.
+"""The paper's CNN-LSTM (Section 3.3), its ablation variants, and what describes them.
 
-A *detector* is a native Keras archive (``.keras``, a zip file) with one extra
-entry, ``ids_detector.json``: the feature list, the scaler's parameters and the
-decision threshold.  Scoring a CSV needs that file and nothing else.
+Saving and loading a trained model as a detector file is :mod:`ids_utils.detectors`.
 """
 
 from __future__ import annotations
 
-import json
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
-
-DETECTOR_ENTRY = "ids_detector.json"
-FORMAT_VERSION = 1
 
 
 #: The architectures the ablation chapter trains, by name.  All share the
@@ -146,79 +136,3 @@ def layer_table(model):
              "parameters": int(sum(np.prod(w.shape) for w in layer.trainable_weights))}
             for layer in model.layers]
     return pd.DataFrame(rows)
-
-
-class DetectorFileError(ValueError):
-    """A file that is not a detector saved by :func:`save_detector`."""
-
-
-@dataclass
-class Detector:
-    """A loaded detector: the Keras model and what scoring needs."""
-
-    model: object
-    features: list[str]
-    scaler: dict
-    threshold: float
-    metadata: dict
-
-    def predict_proba(self, frame) -> np.ndarray:
-        """Attack probability per flow of a standard-layout frame (raw features)."""
-        from .preprocess import scale
-
-        x = scale(frame, self.scaler)
-        return self.model.predict(x, batch_size=4096, verbose=0).ravel()
-
-
-def save_detector(model, path: str | Path, features: list[str], scaler: dict,
-                  threshold: float = 0.5, metadata: dict | None = None) -> Path:
-    """Save a model as a ``.keras`` archive that also carries features, scaler and threshold."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"{path}: a detector file must end in .keras")
-    if list(scaler["features"]) != list(features):
-        raise ValueError("the scaler was fitted on other features than the model's")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    entry = {"format_version": FORMAT_VERSION, "features": list(features), "scaler": scaler,
-             "threshold": float(threshold), "metadata": metadata or {}}
-    with zipfile.ZipFile(path, "a") as archive:
-        archive.writestr(DETECTOR_ENTRY, json.dumps(entry, indent=2, sort_keys=True))
-    return path
-
-
-def load_detector(path: str | Path) -> Detector:
-    """Load a detector in Keras safe mode.
-
-    Anything that is not a Keras archive written by :func:`save_detector` (a
-    pickle, an HDF5 file, a zip of something else) is refused before Keras
-    sees it, and nothing in it is executed.
-
-    Raises
-    ------
-    DetectorFileError
-        With the file named and what is wrong with it.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DetectorFileError(f"{path}: no such model file")
-    if not zipfile.is_zipfile(path):
-        raise DetectorFileError(f"{path}: not a Keras archive (.keras zip file); pickles "
-                                "and other formats are refused and never loaded")
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
-        if "config.json" not in names:
-            raise DetectorFileError(f"{path}: a zip file but not a Keras archive "
-                                    "(no config.json)")
-        if DETECTOR_ENTRY not in names:
-            raise DetectorFileError(f"{path}: a Keras archive without {DETECTOR_ENTRY}; "
-                                    "save models with ids_utils.models.save_detector")
-        entry = json.loads(archive.read(DETECTOR_ENTRY))
-    if entry.get("format_version") != FORMAT_VERSION:
-        raise DetectorFileError(f"{path}: detector format {entry.get('format_version')!r} is "
-                                f"not the supported {FORMAT_VERSION}")
-    import keras
-
-    model = keras.models.load_model(path, compile=False, safe_mode=True)
-    return Detector(model=model, features=entry["features"], scaler=entry["scaler"],
-                    threshold=entry["threshold"], metadata=entry["metadata"])

@@ -124,7 +124,8 @@ def train_detector(run_dir: str, seed: int, model: str, features: list[str], thr
     """
     from .artifacts import load_scaled_split, model_dir, read_json
     from .diagnostics import divergence_check
-    from .models import CNN_LSTMS, save_detector
+    from .detectors import save_detector
+    from .models import CNN_LSTMS
 
     x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
     x_val, y_val, _ = load_scaled_split(run_dir, seed, "val")

@@ -69,3 +69,21 @@ def write_original_parts(folder: Path, rows: pd.DataFrame, n_files: int, rows_pe
         part.to_csv(path, index=False)
         paths.append(path)
     return paths
+
+
+@pytest.fixture(scope="session")
+def untrained_detector(tmp_path_factory, merged_sample) -> Path:
+    """A detector with an untrained (seeded) stabilised CNN-LSTM and a scaler fitted on
+    the real merged sample, its ONNX graph already cached: scoring mechanics, not results."""
+    import keras
+
+    from ids_utils import detectors, models, preprocess
+
+    flows = datasets.read_flows(merged_sample)
+    features = list(datasets.MERGED_FEATURES)
+    keras.utils.set_random_seed(0)
+    model = models.build_cnn_lstm(len(features), lstm_activation="tanh")
+    path = tmp_path_factory.mktemp("detector") / "detector.keras"
+    detectors.save_detector(model, path, features, preprocess.fit_scaler(flows, features))
+    detectors.onnx_graph(detectors.read_detector(path))
+    return path

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from ids_utils import models
+from ids_utils import detectors, models
 
 
 class _Exploit:
@@ -54,15 +54,17 @@ def test_speed_settings_keep_the_mathematics():
 
 @pytest.fixture
 def scaler():
-    return {"features": [f"f{i}" for i in range(39)], "mean": [0.0] * 39,
+    from ids_utils.datasets import MERGED_FEATURES
+
+    return {"features": list(MERGED_FEATURES), "mean": [0.0] * 39,
             "scale": [1.0] * 39, "n_samples_seen": 10}
 
 
 def test_detector_round_trip(tmp_path, scaler):
     model = models.build_cnn_lstm(39)
-    path = models.save_detector(model, tmp_path / "m.keras", scaler["features"], scaler, 0.7,
+    path = detectors.save_detector(model, tmp_path / "m.keras", scaler["features"], scaler, 0.7,
                                 {"seed": 1})
-    detector = models.load_detector(path)
+    detector = detectors.load_detector(path)
     assert detector.features == scaler["features"] and detector.threshold == 0.7
     assert detector.metadata == {"seed": 1}
     x = np.random.default_rng(1).standard_normal((8, 39)).astype("float32")
@@ -71,15 +73,15 @@ def test_detector_round_trip(tmp_path, scaler):
 
 def test_save_refuses_mismatched_scaler(tmp_path, scaler):
     with pytest.raises(ValueError, match="other features"):
-        models.save_detector(models.build_cnn_lstm(39), tmp_path / "m.keras", ["x"] * 39, scaler)
+        detectors.save_detector(models.build_cnn_lstm(39), tmp_path / "m.keras", ["x"] * 39, scaler)
 
 
 def test_a_pickle_is_refused_and_never_executed(tmp_path):
     marker = tmp_path / "executed"
     path = tmp_path / "model.keras"
     path.write_bytes(pickle.dumps(_Exploit(marker)))
-    with pytest.raises(models.DetectorFileError, match="not a Keras archive"):
-        models.load_detector(path)
+    with pytest.raises(detectors.DetectorFileError, match="not a Keras archive"):
+        detectors.load_detector(path)
     assert not marker.exists()
 
 
@@ -87,14 +89,14 @@ def test_other_zip_files_are_refused(tmp_path, scaler):
     other = tmp_path / "other.keras"
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    with pytest.raises(models.DetectorFileError, match="no config.json"):
-        models.load_detector(other)
+    with pytest.raises(detectors.DetectorFileError, match="no config.json"):
+        detectors.load_detector(other)
     plain = tmp_path / "plain.keras"
     models.build_cnn_lstm(39).save(plain)
-    with pytest.raises(models.DetectorFileError, match="without ids_detector.json"):
-        models.load_detector(plain)
-    with pytest.raises(models.DetectorFileError, match="no such model file"):
-        models.load_detector(tmp_path / "absent.keras")
+    with pytest.raises(detectors.DetectorFileError, match="without ids_detector.json"):
+        detectors.load_detector(plain)
+    with pytest.raises(detectors.DetectorFileError, match="no such model file"):
+        detectors.load_detector(tmp_path / "absent.keras")
 
 
 def test_the_built_model_matches_the_papers_settings():

@@ -139,7 +139,8 @@ def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
 
 def test_the_saved_models_are_the_papers_and_its_stabilised_twin(two_ci_runs):
     from ids_utils.artifacts import model_dir
-    from ids_utils.models import CNN_LSTMS, load_detector, trainable_parameters
+    from ids_utils.detectors import load_detector
+    from ids_utils.models import CNN_LSTMS, trainable_parameters
 
     seed = PROFILES["ci"]["seeds"][0]
     for model, activation in CNN_LSTMS.items():
