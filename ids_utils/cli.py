@@ -1,27 +1,37 @@
 """Command line: ``python -m ids_utils <command> ...``.
 
-A bad argument or an unusable file gives one line on stderr and exit status 1,
-never a traceback.
+Exit statuses: 0 success; 1 an error (a bad argument, an unusable file, an
+operating-system error), reported in one line on stderr, never a traceback;
+2 from ``score`` only: the input was scored but some rows could not be (they
+are reported, never counted as benign).
+
+Modules are imported by the command that needs them, so ``score --stream``
+starts without pandas or TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from . import acquire, datasets
-from .audit import SourceSummary
-from .models import DetectorFileError
-from .pipeline import (DEFAULT_DATA_DIR, PROJECT_ROOT, PipelineError, build_book,
-                       refresh_notebooks, run_pipeline)
+from .files import dumps
 from .profiles import PROFILES
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_MIRROR = PROJECT_ROOT.parent / "shared" / "data"
+
+#: Exit status of ``score`` when some rows could not be scored.
+EXIT_INVALID_ROWS = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit status 1 and one line for a bad argument (argparse uses 2)."""
+
+    def error(self, message):
+        self.exit(1, f"error: {self.prog}: {message}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,14 +39,56 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (datasets.DataError, acquire.AcquireError, DetectorFileError, PipelineError,
-            ValueError, FileNotFoundError) as exc:
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: the output was closed before everything was written", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except _known_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
+def _known_errors() -> tuple[type[Exception], ...]:
+    """The project's own error types (DataError and DetectorFileError are ValueErrors)."""
+    errors = [ValueError]
+    for module, name in (("ids_utils.acquire", "AcquireError"),
+                         ("ids_utils.pipeline", "PipelineError")):
+        if module in sys.modules:  # an error type whose module was never imported never occurs
+            errors.append(getattr(sys.modules[module], name))
+    return tuple(errors)
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 60000 ms, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ids_utils", description=__doc__)
+    parser = _Parser(prog="python -m ids_utils", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check-data", help="validate and describe data files")
@@ -52,11 +104,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="data folder (default: %(default)s)")
     fetch.add_argument("--official", action="store_true",
                        help="download the official CICIoT2023 part files even if a mirror exists")
-    fetch.add_argument("--base-url", default=acquire.OFFICIAL_BASE_URL,
-                       help="where the official part files live (default: %(default)s)")
-    fetch.add_argument("--parts", type=int, default=acquire.OFFICIAL_PART_COUNT,
-                       help="download only the first N part files (default: all %(default)s)")
-    fetch.add_argument("--retries", type=int, default=3,
+    fetch.add_argument("--base-url", default=None,
+                       help="where the official part files live (default: the official site)")
+    fetch.add_argument("--parts", type=_positive, default=None,
+                       help="download only the first N part files (default: all)")
+    fetch.add_argument("--retries", type=_non_negative, default=3,
                        help="extra attempts per file (default: %(default)s)")
     fetch.set_defaults(func=_fetch_data)
 
@@ -77,7 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--stream", action="store_true",
                        help="read CSV rows from stdin (header first), one JSON line per flow")
     score.add_argument("--output", type=Path, default=None,
-                       help="write per-flow probability and prediction to this CSV")
+                       help="write per-row status, probability and prediction to this CSV "
+                            "(written atomically)")
+    score.add_argument("--max-delay-ms", type=_milliseconds, default=2.0,
+                       help="stream mode: longest wait for more rows before scoring a block "
+                            "(default: %(default)s)")
     score.set_defaults(func=_score)
 
     latency = commands.add_parser("latency", help="latency and throughput of a saved model")
@@ -85,9 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     latency.add_argument("--flows", type=Path, default=None,
                          help="flows to time and check the exports on: a CICIoT2023 CSV, "
                               "or a split's .parquet (default: the bundled merged sample)")
-    latency.add_argument("--threads", type=int, default=os.cpu_count(),
+    latency.add_argument("--threads", type=_positive, default=os.cpu_count(),
                          help="CPU threads (default: all, %(default)s)")
-    latency.add_argument("--calls", type=int, default=1000,
+    latency.add_argument("--calls", type=_positive, default=1000,
                          help="timed one-flow calls per path (default: %(default)s)")
     latency.add_argument("--json", action="store_true", help="print the results as JSON")
     latency.set_defaults(func=_latency)
@@ -109,9 +165,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_data(args) -> int:
+    from . import datasets
+    from .audit import SourceSummary
+
     reports = [_check_one(file) for path in args.paths for file in _expand(path)]
     if args.json:
-        print(json.dumps(reports, indent=2))
+        print(dumps(reports, indent=2))
     else:
         for report in reports:
             print(_format_check(report))
@@ -119,6 +178,8 @@ def _check_data(args) -> int:
 
 
 def _expand(path: Path) -> list[Path]:
+    from . import datasets
+
     if path.is_dir():
         # Validates that the folder holds a single release before reading rows.
         return datasets.detect_source(path)[1]
@@ -126,6 +187,9 @@ def _expand(path: Path) -> list[Path]:
 
 
 def _check_one(file: Path) -> dict:
+    from . import datasets
+    from .audit import SourceSummary
+
     if file.suffix.lower() == ".txt":
         frame = datasets.read_nsl_kdd(file)
         features = [f for f in datasets.NSL_KDD_FEATURES
@@ -162,14 +226,20 @@ def _format_check(report: dict) -> str:
 
 
 def _fetch_data(args) -> int:
+    from . import acquire
+
     mirror = args.mirror or (DEFAULT_MIRROR if DEFAULT_MIRROR.is_dir() else None)
     if args.mirror is not None and not args.mirror.is_dir():
         raise acquire.AcquireError(f"{args.mirror}: mirror folder does not exist")
     if mirror is not None and not args.official:
+        if args.parts is not None:
+            raise ValueError("--parts applies to downloads; add --official (a mirror is "
+                             "copied whole)")
         done = acquire.copy_from_mirror(mirror, args.dest)
     else:
-        names = acquire.official_part_names(args.parts)
-        done = acquire.download_official(args.dest, base_url=args.base_url, names=names,
+        names = acquire.official_part_names(args.parts or acquire.OFFICIAL_PART_COUNT)
+        done = acquire.download_official(args.dest, base_url=args.base_url
+                                         or acquire.OFFICIAL_BASE_URL, names=names,
                                          retries=args.retries)
     for item in done:
         print(f"{item['action']:>10}  {item['dest']}")
@@ -177,6 +247,8 @@ def _fetch_data(args) -> int:
 
 
 def _pipeline(args) -> int:
+    from .pipeline import run_pipeline
+
     run_dir = run_pipeline(args.profile, data_dir=args.data_dir, run_dir=args.run_dir,
                            source=args.source, stages=args.stages)
     print(run_dir)
@@ -184,35 +256,69 @@ def _pipeline(args) -> int:
 
 
 def _build_book(args) -> int:
+    from .pipeline import build_book
+
     print(build_book(args.run_dir, strict=args.strict, output_dir=args.output))
     return 0
 
 
 def _score(args) -> int:
+    from .files import atomic_write
     from .scoring import score_file, stream_scores
 
     if args.stream == (args.input is not None):
         raise ValueError("give either --input CSV or --stream (rows on stdin), not both")
     if args.stream:
-        summary = stream_scores(args.model, sys.stdin.fileno(), sys.stdout, sys.stderr)
-        return 0 if summary["flows"] or not summary["malformed"] else 1
-    scores, metrics = score_file(args.model, args.input)
+        if args.output is not None:
+            raise ValueError("--output is for --input files; --stream writes to stdout")
+        summary = stream_scores(args.model, sys.stdin.fileno(), sys.stdout, sys.stderr,
+                                max_delay=args.max_delay_ms / 1e3)
+        return EXIT_INVALID_ROWS if summary["invalid"] else 0
     if args.output is not None:
+        if args.output.is_dir():
+            raise ValueError(f"{args.output}: is a folder; --output takes a file name")
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        scores.to_csv(args.output, index=False)
-    if metrics is not None:
-        print(json.dumps(metrics, indent=2))
-    elif args.output is None:
-        scores.to_csv(sys.stdout, index=False)
+        with atomic_write(args.output) as out:
+            summary = score_file(args.model, args.input, out)
+    elif _labelled(args):
+        with open(os.devnull, "w") as out:
+            summary = score_file(args.model, args.input, out)
+    else:
+        summary = score_file(args.model, args.input, sys.stdout)
+    if "metrics" in summary:
+        print(dumps(summary["metrics"], indent=2))
+    if summary["invalid"]:
+        first = summary["first_invalid"]
+        print(f"error: {args.input}: {summary['invalid']:,} of {summary['rows']:,} row(s) could "
+              f"not be scored and are marked invalid (first: line {first['line']}, "
+              f"{first['reason']})", file=sys.stderr)
+        return EXIT_INVALID_ROWS
     return 0
 
 
+def _labelled(args) -> bool:
+    """Whether the input has a label column (then metrics are printed, not scores)."""
+    from .flowcsv import LABEL_COLUMNS
+    from .schema import DataError
+
+    try:
+        with open(args.input, "rb") as stream:
+            header = stream.readline().decode("utf-8", "replace").removeprefix("\ufeff")
+    except IsADirectoryError:
+        raise DataError(args.input, "is a folder; give one CSV file") from None
+    except FileNotFoundError:
+        raise DataError(args.input, "no such file") from None
+    return any(column in LABEL_COLUMNS for column in header.strip().split(","))
+
+
 def _latency(args) -> int:
-    from . import latency
+    import pandas as pd
+
+    from . import datasets, latency
     from .preprocess import scale
 
     latency.configure_threads(args.threads)
-    from .models import load_detector
+    from .detectors import load_detector
 
     detector = load_detector(args.model)
     flows_path = args.flows or DEFAULT_DATA_DIR / "ciciot2023" / "merged"
@@ -221,7 +327,7 @@ def _latency(args) -> int:
     x = scale(flows, detector.scaler)
     result = latency.benchmark(detector.model, x, threads=args.threads, calls=args.calls)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(dumps(result, indent=2))
         return 0
     print(f"{result['machine']['cpu']}, {args.threads} thread(s), {len(x):,} flows checked")
     for name, r in result["paths"].items():
@@ -232,6 +338,8 @@ def _latency(args) -> int:
 
 
 def _refresh_notebooks(args) -> int:
+    from .pipeline import refresh_notebooks
+
     for path in refresh_notebooks(stages=args.stages):
         print(path)
     return 0

@@ -57,7 +57,13 @@ def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR,
     """The stage notebooks (``NN_name.ipynb``) in order; only those whose names
     start with one of ``stages`` (e.g. ``["09", "12"]``) when given."""
     paths = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
-    return [p for p in paths if p.name.startswith(tuple(stages))] if stages else paths
+    if not stages:
+        return paths
+    unknown = [s for s in stages if not any(p.name.startswith(s) for p in paths)]
+    if unknown:
+        raise PipelineError(f"no stage notebook starts with {', '.join(unknown)} (stages: "
+                            f"{', '.join(p.name[:2] for p in paths)})")
+    return [p for p in paths if p.name.startswith(tuple(stages))]
 
 
 def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ids_utils import datasets, latency, models, preprocess, training
+from ids_utils import datasets, detectors, latency, models, preprocess, training
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def trained(tmp_path_factory, merged_sample):
     x, y = preprocess.scale(flows, scaler), flows["attack"].to_numpy("float32")
     model, _ = training.train_cnn_lstm(x[:500], y[:500], x[500:600], y[500:600], seed=0,
                                        epochs=2, verbose=0)
-    path = models.save_detector(model, tmp_path_factory.mktemp("m") / "detector.keras",
+    path = detectors.save_detector(model, tmp_path_factory.mktemp("m") / "detector.keras",
                                 features, scaler)
     return model, x[600:], path
 
@@ -68,16 +68,17 @@ def test_stream_survives_malformed_rows(trained, merged_sample):
     result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model", str(path),
                              "--stream"], input="\n".join(mixed) + "\n", capture_output=True,
                             text=True)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # some rows could not be scored
     records = [json.loads(line) for line in result.stdout.splitlines()]
     good = [r for r in records if "probability" in r]
     bad = [r for r in records if "error" in r]
     assert [r["line"] for r in good] == [2, 4, 6, 8]
     assert [r["line"] for r in bad] == [3, 5]
-    assert "expected 41 fields" in bad[0]["error"] and "'Rate'" in bad[1]["error"]
-    assert all(r["label"] in datasets.MERGED_FAMILIES for r in good)
+    assert "expected 41 fields" in bad[0]["error"] and bad[1]["column"] == "Rate"
+    assert "non-numeric value 'fast'" in bad[1]["error"]
+    assert all(r["family"] in datasets.MERGED_FAMILIES for r in good)
     summary = json.loads(result.stderr.strip().splitlines()[-1])["summary"]
-    assert summary["flows"] == 4 and summary["malformed"] == 2
+    assert summary["flows"] == 4 and summary["invalid"] == 2 and summary["blank_lines"] == 1
     assert set(summary["latency_ms"]) == {"p50", "p90", "p99"}
 
 
@@ -86,4 +87,4 @@ def test_stream_header_without_features_fails_cleanly(trained):
     result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model", str(path),
                              "--stream"], input="a,b,c\n1,2,3\n", capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "header lacks feature(s)" in result.stderr.strip().splitlines()[-1]
+    assert "header lacks 39 feature(s)" in result.stderr.strip().splitlines()[-1]
