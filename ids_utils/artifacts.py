@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .files import atomic_write, dumps
 
 RUN_MARKER = ".ids-run"
 
@@ -38,10 +39,15 @@ def model_dir(run_dir: str | Path, seed: int, model: str) -> Path:
 
 
 def write_json(path: str | Path, data) -> Path:
-    """Write JSON with sorted keys and a trailing newline (stable diffs)."""
+    """Write strict JSON atomically, with sorted keys and a trailing newline (stable diffs).
+
+    NaN and infinite values are written as ``null`` (:func:`ids_utils.files.strict`):
+    a single-seed interval has no bounds, and strict JSON readers refuse ``NaN``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n")
+    with atomic_write(path) as out:
+        out.write(dumps(data, indent=2, sort_keys=True, default=_plain) + "\n")
     return path
 
 
@@ -57,7 +63,8 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a frame to parquet; the same frame always gives the same bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
+    with atomic_write(path, "wb") as out:
+        frame.to_parquet(out, index=False, engine="pyarrow", compression="zstd")
     return path
 
 

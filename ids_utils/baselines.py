@@ -221,7 +221,7 @@ def ranking_verdict(accuracy: pd.Series, accuracy_differences: pd.DataFrame,
         hits = int((tests["p_value"] < alpha).sum())
         significant[model] = hits
         diff = accuracy_differences.loc[model]
-        interval = ("" if np.isnan(diff["ci_low"]) else
+        interval = ("" if pd.isna(diff["ci_low"]) else
                     f", 95% interval [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]")
         lines.append(f"{model} minus {reference}: {diff['mean_difference']:+.4f} accuracy"
                      f"{interval}; McNemar p < {alpha} in {hits} of {len(tests)} seed(s).")

@@ -155,7 +155,7 @@ def table(per_seed: pd.DataFrame, by: str, metrics: tuple[str, ...] = METRICS) -
         for metric in metrics:
             stats = summary[metric]
             row[metric] = stats["mean"]
-            if not np.isnan(stats["ci_low"]):
+            if not pd.isna(stats["ci_low"]):
                 row[f"{metric} interval"] = f"[{stats['ci_low']:.4f}, {stats['ci_high']:.4f}]"
         rows[group] = row
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -63,6 +63,8 @@ def strict(data):
         return {key: strict(value) for key, value in data.items()}
     if isinstance(data, (list, tuple)):
         return [strict(value) for value in data]
+    if hasattr(data, "tolist"):  # NumPy arrays, pandas Series
+        return strict(data.tolist())
     return data
 
 

@@ -52,14 +52,14 @@ almost any value fits.
 
 
 def _within(value: float, low: float, high: float) -> str:
-    if np.isnan(low) or np.isnan(high):
+    if pd.isna(low) or pd.isna(high):
         return NOT_TESTABLE
     return REPRODUCED if low <= value <= high else NOT_REPRODUCED
 
 
 def _above_zero(difference: dict) -> str:
     """Verdict on a premise that one model beats another (paired difference over seeds)."""
-    if np.isnan(difference["ci_low"]):
+    if pd.isna(difference["ci_low"]):
         return NOT_TESTABLE
     return REPRODUCED if difference["ci_low"] > 0 else NOT_REPRODUCED
 
@@ -234,7 +234,7 @@ def _ablations(artifacts: Path, rows: _Rows) -> None:
 
     def premise(claim, variants):
         worst = min(variants, key=lambda v: differences[v][metric]["ci_low"]
-                    if not np.isnan(differences[v][metric]["ci_low"]) else -np.inf)
+                    if not pd.isna(differences[v][metric]["ci_low"]) else -np.inf)
         difference = differences[worst][metric]
         rows.add(claim, round(difference["mean"], 4), difference["ci_low"],
                  difference["ci_high"], _above_zero(difference),
@@ -338,7 +338,7 @@ def verdict_list(ledger: pd.DataFrame) -> str:
     """A chapter's verdicts as a Markdown list, for the close of the chapter."""
     lines = []
     for row in ledger.itertuples():
-        interval = ("" if np.isnan(row.ci_low) else
+        interval = ("" if pd.isna(row.ci_low) else
                     f" (interval {_number(row.ci_low)} to {_number(row.ci_high)})")
         note = f"; {row.note}" if row.note else ""
         model = f" [{row.model}]" if row.model else ""
@@ -375,7 +375,7 @@ def ledger_markdown(ledger: pd.DataFrame) -> str:
                  "| claim | where | model | paper | ours | interval | verdict | note |",
                  "| --- | --- | --- | ---: | ---: | --- | --- | --- |"]
         for row in part.itertuples():
-            interval = ("-" if np.isnan(row.ci_low) else
+            interval = ("-" if pd.isna(row.ci_low) else
                         f"[{_number(row.ci_low)}, {_number(row.ci_high)}]")
             lines.append(f"| {row.what} | {row.where} | {row.model or '-'} | "
                          f"{_number(row.paper)} | "
