@@ -377,3 +377,21 @@ def test_random_mixes_score_every_good_row_once_in_order_in_both_modes(
             assert record["alert"] == (row[3] == "1")
     assert stream_summary["invalid"] == summary["invalid"]
     assert np.isfinite([r["probability"] for r in streamed if "probability" in r]).all()
+
+
+# --- the scoring path stays light -------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["--stream", "--input"])
+def test_scoring_with_a_cached_graph_never_imports_tensorflow(tmp_path, untrained_detector,
+                                                              unlabelled_lines, sample_lines,
+                                                              mode):
+    flows = write(tmp_path / "flows.csv", unlabelled_lines if mode == "--stream"
+                  else sample_lines)  # file mode also computes metrics on labels
+    code = ("import sys; from ids_utils.cli import main; "
+            f"args = ['score', '--model', {str(untrained_detector)!r}, {mode!r}]"
+            f" + ([] if {mode!r} == '--stream' else [{str(flows)!r}]); rc = main(args); "
+            "heavy = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]; "
+            "print('heavy:', heavy, rc, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], input=flows.read_bytes(),
+                            capture_output=True)
+    assert result.stderr.decode().strip().splitlines()[-1] == "heavy: [] 0", result.stderr
