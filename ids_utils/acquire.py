@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pooch
+
+from .files import atomic_write, give_usual_mode
 
 #: The CIC research server's folder of the 169 original-release CSV part files.
 OFFICIAL_BASE_URL = "http://cicresearch.ca/IOTDataset/CIC_IOT_Dataset2023/Dataset/CSV/CSV/"
@@ -126,14 +127,8 @@ def copy_from_mirror(mirror: str | Path, dest: str | Path) -> list[dict]:
 
 def _atomic_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(handle)
-    try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with open(source, "rb") as reader, atomic_write(target, "wb") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
 
 
 # --------------------------------------------------------------------------
@@ -159,10 +154,8 @@ def read_registry(path: str | Path) -> dict[str, str]:
 def write_registry(path: str | Path, registry: dict[str, str]) -> None:
     """Write a registry in ``sha256sum`` format, sorted by name, atomically."""
     path = Path(path)
-    text = "".join(f"{digest}  {name}\n" for name, digest in sorted(registry.items()))
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    with atomic_write(path) as out:
+        out.write("".join(f"{digest}  {name}\n" for name, digest in sorted(registry.items())))
 
 
 def download_official(dest: str | Path, base_url: str = OFFICIAL_BASE_URL,
@@ -217,6 +210,8 @@ def download_official(dest: str | Path, base_url: str = OFFICIAL_BASE_URL,
             raise AcquireError(f"{base_url.rstrip('/')}/{name}: download failed after "
                                f"{retries + 1} attempt(s) ({_reason(exc)}); "
                                f"{target} {target_state}") from None
+        if not existed:
+            give_usual_mode(target)
         if name not in registry:
             registry[name] = sha256(target)
             write_registry(registry_path, registry)

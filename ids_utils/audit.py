@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .schema import SIGNED_FEATURES
+
 
 class SourceSummary:
     """Counts, non-finite values, duplicates and constant columns of a source.
@@ -32,6 +34,7 @@ class SourceSummary:
         self.fine_label = pd.Series(dtype="int64")
         self.nan = np.zeros(len(self.features), dtype="int64")
         self.inf = np.zeros(len(self.features), dtype="int64")
+        self.negative = np.zeros(len(self.features), dtype="int64")
         self.minimum = np.full(len(self.features), np.inf)
         self.maximum = np.full(len(self.features), -np.inf)
         self._row_hashes: list[np.ndarray] = []
@@ -48,6 +51,7 @@ class SourceSummary:
             self.fine_label = self.fine_label.add(fine.value_counts(), fill_value=0)
         self.nan += np.isnan(values).sum(axis=0)
         self.inf += np.isinf(values).sum(axis=0)
+        self.negative += (values < 0).sum(axis=0)
         finite = np.where(np.isfinite(values), values, np.nan)
         if len(chunk):
             with np.errstate(invalid="ignore"):
@@ -84,6 +88,9 @@ class SourceSummary:
                                   self.fine_label.astype("int64").sort_index().items()},
             "nan_per_feature": self._nonzero(self.nan),
             "inf_per_feature": self._nonzero(self.inf),
+            # Counts, lengths, rates and flags cannot be negative; a covariance can.
+            "negative_per_feature": self._nonzero(np.where(
+                [f in SIGNED_FEATURES for f in self.features], 0, self.negative)),
             "duplicate_rows": int(len(row_hashes) - len(np.unique(row_hashes))),
             "duplicate_feature_rows": int(len(feature_hashes) - len(np.unique(feature_hashes))),
             "conflicting_feature_vectors": int((by_vector > 1).sum()),

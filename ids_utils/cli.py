@@ -214,7 +214,7 @@ def _format_check(report: dict) -> str:
         if report[key]:
             counts = ", ".join(f"{k} {v:,}" for k, v in report[key].items())
             lines.append(f"  {key.replace('_', ' ')}: {counts}")
-    for key in ("nan_per_feature", "inf_per_feature"):
+    for key in ("nan_per_feature", "inf_per_feature", "negative_per_feature"):
         values = report[key]
         shown = ", ".join(f"{k} {v:,}" for k, v in values.items()) if values else "none"
         lines.append(f"  {key.replace('_', ' ')}: {shown}")

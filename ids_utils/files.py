@@ -37,15 +37,23 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        # mkstemp creates files readable by the owner only; give the usual umask mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        give_usual_mode(temporary)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def give_usual_mode(path: str | Path) -> None:
+    """Give a file the mode a plain ``open`` would (``0o666`` less the umask).
+
+    Temporary files (``mkstemp``, and the downloads of pooch) are readable by
+    their owner only; data and results are meant to be shared.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def strict(data):

@@ -83,6 +83,10 @@ MERGED_FAMILIES = (
 
 BENIGN_FAMILY = "Benign"
 
+#: Features whose values may be negative; every other feature (counts, lengths, rates,
+#: flags, times) cannot be, so ``check-data`` reports a negative value there.
+SIGNED_FEATURES = frozenset({"Covariance"})
+
 #: NSL-KDD raw files: 41 features, the attack name, the difficulty level.
 NSL_KDD_FEATURES = (
     "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land",

@@ -70,6 +70,7 @@ def test_download_records_checksums_then_verifies(server, tmp_path):
     for name in names:
         assert (_folder(tmp_path) / name).read_bytes() == httpd.files[name]
         assert registry[name] == acquire.sha256(_folder(tmp_path) / name)
+        assert (_folder(tmp_path) / name).stat().st_mode & 0o044 == 0o044  # shared, as data is
     requests_before = len(httpd.requests)
     again = acquire.download_official(tmp_path, f"{url}/ok/", names, progressbar=False)
     assert [d["action"] for d in again] == ["present"] * 3
@@ -134,6 +135,7 @@ def test_mirror_copy_places_files_and_is_idempotent(tmp_path):
     assert (tmp_path / "ciciot2023" / "merged" / "CICIoT2023_merged_sample.csv").is_file()
     assert (tmp_path / "ciciot2023" / "fixtures" / "CICIoT2023_original_sample.csv").is_file()
     assert not (tmp_path / "ciciot2023" / "original").exists()  # a fixture is never a source
+    assert all(Path(d["dest"]).stat().st_mode & 0o044 == 0o044 for d in first)
     assert {d["action"] for d in acquire.copy_from_mirror(MIRROR, tmp_path)} == {"present"}
 
 

@@ -62,6 +62,18 @@ def test_check_data_broken_inputs(tmp_path, merged_sample, breakage, fragments):
     assert_clean_failure(run("check-data", path), *fragments)
 
 
+def test_check_data_reports_negative_counts_and_lengths(tmp_path, original_fixture):
+    frame = pd.read_csv(original_fixture, nrows=10)
+    frame.loc[3, "Rate"] = -5.0
+    frame.loc[4, "Tot size"] = -1.0
+    frame.loc[5, "Covariance"] = -2.0  # a covariance may be negative
+    path = tmp_path / "negative.csv"
+    frame.to_csv(path, index=False)
+    result = run("check-data", path)
+    assert result.returncode == 0, result.stderr
+    assert "negative per feature: Rate 1, Tot size 1\n" in result.stdout
+
+
 def test_check_data_mixed_releases(tmp_path, merged_sample, original_fixture):
     (tmp_path / "a.csv").write_bytes(merged_sample.read_bytes())
     (tmp_path / "b.csv").write_bytes(original_fixture.read_bytes())
