@@ -120,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     pipe.add_argument("--source", default="auto",
                       help="CICIoT2023 folder or file (default: the best under --data-dir)")
     pipe.add_argument("--stages", nargs="+", metavar="NN",
-                      help="rerun only these stages (e.g. 09 10) in an existing run")
+                      help="execute only these stages (e.g. 09 10) in an existing run")
+    pipe.add_argument("--force", action="store_true",
+                      help="execute every stage even when the stage cache holds it")
     pipe.set_defaults(func=_pipeline)
 
     score = commands.add_parser("score", help="score the flows of a CSV with a saved model")
@@ -250,7 +252,7 @@ def _pipeline(args) -> int:
     from .pipeline import run_pipeline
 
     run_dir = run_pipeline(args.profile, data_dir=args.data_dir, run_dir=args.run_dir,
-                           source=args.source, stages=args.stages)
+                           source=args.source, stages=args.stages, force=args.force)
     print(run_dir)
     return 0
 

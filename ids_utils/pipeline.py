@@ -13,6 +13,7 @@ from .acquire import OFFICIAL_PART_COUNT, OFFICIAL_RELEASE_BENIGN, OFFICIAL_RELE
 from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
 from .datasets import DataError
 from .profiles import get_profile
+from .stage_cache import StageCache, environment_key, snapshot, written_between
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -69,61 +70,131 @@ def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR,
 def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
                  run_dir: str | Path | None = None, source: str = "auto",
                  notebooks_dir: str | Path = NOTEBOOKS_DIR,
-                 stages: list[str] | None = None) -> Path:
-    """Execute the stage notebooks in order with the profile's parameters.
+                 stages: list[str] | None = None, force: bool = False,
+                 cache_dir: str | Path | None = None) -> Path:
+    """Execute the stage notebooks in order with the profile's parameters, reusing the cache.
 
-    Executed notebooks go to ``<run_dir>/notebooks``, artefacts to
-    ``<run_dir>/artifacts``, and the seconds each stage took to
-    ``artifacts/timings.json``.
+    A stage whose code cells, parameters, inputs (earlier stages, data,
+    ``ids_utils`` source, package versions) are unchanged is not executed: its
+    notebook outputs and artefacts come from the stage cache
+    (:mod:`ids_utils.stage_cache`), merged into the current notebook so that
+    edited prose still shows.  Executed notebooks go to ``<run_dir>/notebooks``,
+    artefacts to ``<run_dir>/artifacts``; ``artifacts/timings.json`` holds the
+    seconds each stage took to compute and ``artifacts/stage_cache.json`` which
+    stages were reused.
 
     Parameters
     ----------
     stages : list of str, optional
-        Run only the notebooks whose names start with these prefixes (``["09",
-        "10"]``), keeping what earlier stages of the run wrote; by default the
-        run directory is cleared and every stage runs.
+        Execute only the notebooks whose names start with these prefixes
+        (``["09", "10"]``), whatever the cache holds, keeping what the other
+        stages of the run wrote; by default the run directory is rebuilt and
+        every stage is reused or executed.
+    force : bool, default False
+        Execute every selected stage even when the cache holds it.
+    cache_dir : str or Path, optional
+        The stage cache (default ``runs/cache`` in the project).
 
     Returns
     -------
     Path
         The run directory.
     """
-    import papermill
+    import nbformat
+    from papermill.iorw import load_notebook_node
 
     parameters = get_profile(profile)
     run_dir = Path(run_dir or PROJECT_ROOT / "runs" / profile).resolve()
     parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir),
                       source=source)
     os.environ.update(QUIET_ENV)
-    notebooks = notebook_paths(notebooks_dir, stages)
+    selected = notebook_paths(notebooks_dir, stages)
+    timings_path = run_dir / "artifacts" / "timings.json"
+    previous = read_json(timings_path) if timings_path.is_file() else {}
     if stages:
         if not (run_dir / RUN_MARKER).exists():
             raise PipelineError(f"{run_dir}: not a run directory; run every stage first")
-        timings_path = artifacts_dir(run_dir) / "timings.json"
-        if not notebooks:
-            raise PipelineError(f"no stage notebook starts with any of {stages}")
-        timings = read_json(timings_path) if timings_path.exists() else {}
+        timings = dict(previous)
+        states_path = run_dir / "artifacts" / "stage_cache.json"
+        states = read_json(states_path) if states_path.is_file() else {}
     else:
         clear_run_dir(run_dir)
-        timings = {}
+        timings, states = {}, {}
+    cache = StageCache(cache_dir or PROJECT_ROOT / "runs" / "cache")
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for notebook in notebooks:
-        print(f"[pipeline] {profile}: {notebook.name}", file=sys.stderr, flush=True)
+
+    # Keys chain through every stage (a stage reads what earlier ones wrote), so
+    # the whole plan is known before anything runs.
+    inputs = environment_key(data_dir, PROJECT_ROOT)
+    plan = []
+    for path in notebook_paths(notebooks_dir):
+        notebook = cache.parameterise(load_notebook_node(str(path)), parameters, inputs)
+        inputs = cache.key(notebook)
+        if path in selected:
+            hit = None if force or stages else cache.lookup(notebook)
+            plan.append((path, notebook, hit))
+    _announce(profile, plan, previous)
+
+    for number, (path, notebook, hit) in enumerate(plan, start=1):
         start = time.perf_counter()
-        try:
-            papermill.execute_notebook(
-                str(notebook), str(out_dir / notebook.name), parameters=parameters,
-                cwd=str(notebook.parent), kernel_name="python3", progress_bar=False,
-                log_output=True, request_save_on_cell_execute=False)
-        except papermill.PapermillExecutionError as exc:
-            raise PipelineError(f"{notebook.name} failed at cell {exc.exec_count}: "
-                                f"{exc.ename}: {exc.evalue} (executed notebook: "
-                                f"{out_dir / notebook.name})") from None
-        timings[notebook.stem] = round(time.perf_counter() - start, 1)
+        if hit is not None:
+            record_id, merged = hit
+            timings[path.stem] = cache.restore(record_id, run_dir)
+            nbformat.write(merged, out_dir / path.name)
+            states[path.stem] = "reused"
+        else:
+            print(f"[pipeline] {profile}: {path.name} ({number}/{len(plan)}) executing",
+                  file=sys.stderr, flush=True)
+            before = snapshot(run_dir)
+            executed = _execute(notebook, path, out_dir)
+            timings[path.stem] = round(time.perf_counter() - start, 1)
+            cache.store(notebook, executed, run_dir, written_between(before, snapshot(run_dir)),
+                        timings[path.stem])
+            states[path.stem] = "executed"
+        left = sum(previous.get(p.stem, 0) for p, _, h in plan[number:] if h is None)
+        print(f"[pipeline] {profile}: {path.name} {states[path.stem]} in "
+              f"{time.perf_counter() - start:.1f} s"
+              + (f"; about {_duration(left)} left by the last run's timings" if left else ""),
+              file=sys.stderr, flush=True)
         # Written after every stage, so an interrupted run still says what it measured.
         write_json(artifacts_dir(run_dir) / "timings.json", timings)
+        write_json(artifacts_dir(run_dir) / "stage_cache.json", states)
     return run_dir
+
+
+def _execute(notebook, path: Path, out_dir: Path):
+    """Run a parameterised notebook with papermill; the executed notebook."""
+    import papermill
+
+    try:
+        return papermill.execute_notebook(
+            notebook, str(out_dir / path.name), parameters=None, cwd=str(path.parent),
+            kernel_name="python3", progress_bar=False, log_output=True,
+            request_save_on_cell_execute=False)
+    except papermill.PapermillExecutionError as exc:
+        raise PipelineError(f"{path.name} failed at cell {exc.exec_count}: "
+                            f"{exc.ename}: {exc.evalue} (executed notebook: "
+                            f"{out_dir / path.name})") from None
+
+
+def _announce(profile: str, plan: list, previous: dict) -> None:
+    """One line saying which stages will be reused and how long the others took last time."""
+    reused = [p.stem[:2] for p, _, hit in plan if hit is not None]
+    to_run = [p for p, _, hit in plan if hit is None]
+    estimate = sum(previous.get(p.stem, 0) for p in to_run)
+    print(f"[pipeline] {profile}: {len(plan)} stage(s); reused from the cache: "
+          f"{', '.join(reused) or 'none'}; to execute: "
+          f"{', '.join(p.stem[:2] for p in to_run) or 'none'}"
+          + (f" (about {_duration(estimate)} by the last run's timings)" if estimate else ""),
+          file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{seconds:.0f} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def clear_run_dir(run_dir: Path) -> None:
