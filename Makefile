@@ -20,7 +20,7 @@ book: data
 ## (ci profile), and the build checked page by page in headless Chromium
 test: book-ci
 	$(MAKE) unit CI_RUN=$(CURDIR)/runs/ci
-	$(MAKE) nbval
+	$(MAKE) nbval NBVAL_RUN=$(CURDIR)/runs/ci
 	$(MAKE) check-html
 
 venv: $(VENV)/.installed
@@ -39,9 +39,12 @@ data: venv
 unit: data
 	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser
 
+# NBVAL_RUN: a ci run whose valid executions nbval compares against instead of executing
+# the notebooks again (tests/nbval_reuse.py; set by `make test`).
 nbval: data
 	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		-p no:cacheprovider notebooks
+		-p no:cacheprovider -p tests.nbval_reuse \
+		$(if $(NBVAL_RUN),--nbval-reuse-run $(NBVAL_RUN)) notebooks
 
 book-ci: data
 	$(RUN) pipeline --profile ci

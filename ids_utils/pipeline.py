@@ -80,8 +80,9 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     (:mod:`ids_utils.stage_cache`), merged into the current notebook so that
     edited prose still shows.  Executed notebooks go to ``<run_dir>/notebooks``,
     artefacts to ``<run_dir>/artifacts``; ``artifacts/timings.json`` holds the
-    seconds each stage took to compute and ``artifacts/stage_cache.json`` which
-    stages were reused.
+    seconds each stage took to compute and ``artifacts/stage_cache.json`` the
+    profile, parameters, environment key and, per stage, its key and whether it
+    was executed or reused (what ``nbval`` needs to reuse a valid execution).
 
     Parameters
     ----------
@@ -116,7 +117,7 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
             raise PipelineError(f"{run_dir}: not a run directory; run every stage first")
         timings = dict(previous)
         states_path = run_dir / "artifacts" / "stage_cache.json"
-        states = read_json(states_path) if states_path.is_file() else {}
+        states = read_json(states_path)["stages"] if states_path.is_file() else {}
     else:
         clear_run_dir(run_dir)
         timings, states = {}, {}
@@ -126,23 +127,24 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
 
     # Keys chain through every stage (a stage reads what earlier ones wrote), so
     # the whole plan is known before anything runs.
-    inputs = environment_key(data_dir, PROJECT_ROOT)
+    environment = inputs = environment_key(data_dir, PROJECT_ROOT)
     plan = []
     for path in notebook_paths(notebooks_dir):
         notebook = cache.parameterise(load_notebook_node(str(path)), parameters, inputs)
-        inputs = cache.key(notebook)
+        key = cache.key(notebook)
         if path in selected:
             hit = None if force or stages else cache.lookup(notebook)
-            plan.append((path, notebook, hit))
+            plan.append((path, notebook, hit, {"key": key, "inputs": inputs}))
+        inputs = key
     _announce(profile, plan, previous)
 
-    for number, (path, notebook, hit) in enumerate(plan, start=1):
+    for number, (path, notebook, hit, keys) in enumerate(plan, start=1):
         start = time.perf_counter()
         if hit is not None:
             record_id, merged = hit
             timings[path.stem] = cache.restore(record_id, run_dir)
             nbformat.write(merged, out_dir / path.name)
-            states[path.stem] = "reused"
+            states[path.stem] = {"state": "reused", **keys}
         else:
             print(f"[pipeline] {profile}: {path.name} ({number}/{len(plan)}) executing",
                   file=sys.stderr, flush=True)
@@ -151,15 +153,17 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
             timings[path.stem] = round(time.perf_counter() - start, 1)
             cache.store(notebook, executed, run_dir, written_between(before, snapshot(run_dir)),
                         timings[path.stem])
-            states[path.stem] = "executed"
-        left = sum(previous.get(p.stem, 0) for p, _, h in plan[number:] if h is None)
-        print(f"[pipeline] {profile}: {path.name} {states[path.stem]} in "
+            states[path.stem] = {"state": "executed", **keys}
+        left = sum(previous.get(p.stem, 0) for p, _, h, _ in plan[number:] if h is None)
+        print(f"[pipeline] {profile}: {path.name} {states[path.stem]['state']} in "
               f"{time.perf_counter() - start:.1f} s"
               + (f"; about {_duration(left)} left by the last run's timings" if left else ""),
               file=sys.stderr, flush=True)
         # Written after every stage, so an interrupted run still says what it measured.
         write_json(artifacts_dir(run_dir) / "timings.json", timings)
-        write_json(artifacts_dir(run_dir) / "stage_cache.json", states)
+        write_json(artifacts_dir(run_dir) / "stage_cache.json",
+                   {"profile": profile, "parameters": parameters, "environment": environment,
+                    "stages": states})
     return run_dir
 
 
@@ -180,8 +184,8 @@ def _execute(notebook, path: Path, out_dir: Path):
 
 def _announce(profile: str, plan: list, previous: dict) -> None:
     """One line saying which stages will be reused and how long the others took last time."""
-    reused = [p.stem[:2] for p, _, hit in plan if hit is not None]
-    to_run = [p for p, _, hit in plan if hit is None]
+    reused = [p.stem[:2] for p, _, hit, _ in plan if hit is not None]
+    to_run = [p for p, _, hit, _ in plan if hit is None]
     estimate = sum(previous.get(p.stem, 0) for p in to_run)
     print(f"[pipeline] {profile}: {len(plan)} stage(s); reused from the cache: "
           f"{', '.join(reused) or 'none'}; to execute: "

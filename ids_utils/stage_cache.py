@@ -85,13 +85,18 @@ class StageCache:
         """The notebook with papermill's injected-parameters cell, carrying ``inputs_key``."""
         from papermill.parameterize import parameterize_notebook
 
-        return parameterize_notebook(copy.deepcopy(notebook), parameters,
+        # Sorted, so that parameters read back from JSON give the same cell (and key).
+        return parameterize_notebook(copy.deepcopy(notebook), dict(sorted(parameters.items())),
                                      comment=f"Parameters; inputs {inputs_key}",
                                      kernel_name="python3", language="python")
 
-    def key(self, notebook) -> str:
+    @staticmethod
+    def key(notebook) -> str:
         """jupyter-cache's hash of a (parameterised) notebook's code cells."""
-        return self.cache.create_hashed_notebook(notebook)[1]
+        from jupyter_cache.cache.main import JupyterCacheBase
+
+        # The hash needs no cache folder: the path is never touched.
+        return JupyterCacheBase(PACKAGE_DIR).create_hashed_notebook(notebook)[1]
 
     def lookup(self, notebook):
         """(record id, notebook with the cached outputs merged in), or None on a miss."""

@@ -58,8 +58,10 @@ def test_a_second_run_reuses_every_stage_and_restores_its_files(project):
     executed, run_dir = run()
     assert executed == []
     assert (run_dir / "artifacts" / "b.txt").read_text() == first == "[42][42]"
-    assert read_json(run_dir / "artifacts" / "stage_cache.json") == {
+    states = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
+    assert {stage: s["state"] for stage, s in states.items()} == {
         "01_first": "reused", "02_second": "reused"}
+    assert states["02_second"]["inputs"] == states["01_first"]["key"]  # keys chain
     assert set(read_json(run_dir / "artifacts" / "timings.json")) == {"01_first", "02_second"}
     shown = nbformat.read(run_dir / "notebooks" / "02_second.ipynb", as_version=4)
     assert shown.cells[-1].outputs[0]["text"] == "02_second done\n"
@@ -94,7 +96,8 @@ def test_a_later_stage_edit_leaves_earlier_stages_reused(project):
                 '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 3)')
     executed, run_dir = run()
     assert executed == ["02_second"]
-    assert read_json(run_dir / "artifacts" / "stage_cache.json")["01_first"] == "reused"
+    stages = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
+    assert stages["01_first"]["state"] == "reused"
 
 
 def test_data_package_and_force_invalidate(project, monkeypatch):
@@ -120,3 +123,61 @@ def test_a_parameter_change_invalidates(project, monkeypatch):
     executed, run_dir = run()
     assert executed == ["01_first", "02_second"]
     assert (run_dir / "artifacts" / "a.txt").read_text() == "[7]"
+
+
+# --- nbval reusing a valid execution (tests/nbval_reuse.py) -----------------------------------
+
+def _commit_outputs(notebooks, run_dir, name):
+    """Copy a run's outputs into the committed notebook, as `make notebooks` would."""
+    committed = nbformat.read(notebooks / name, as_version=4)
+    executed = [c for c in nbformat.read(run_dir / "notebooks" / name, as_version=4).cells
+                if c.cell_type == "code" and "injected-parameters" not in c.metadata["tags"]]
+    for cell in (c for c in committed.cells if c.cell_type == "code"):
+        ran = executed.pop(0)
+        cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
+    nbformat.write(committed, notebooks / name)
+
+
+def _nbval(notebooks, run_dir, log):
+    import subprocess
+    import sys
+
+    from ids_utils.pipeline import PROJECT_ROOT
+
+    log.write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "-p", "no:cacheprovider",
+         "-p", "tests.nbval_reuse", "--nbval-reuse-run", str(run_dir), str(notebooks)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True)
+    return result.returncode, log.read_text().split(), result.stdout
+
+
+def test_nbval_compares_with_a_valid_execution_and_executes_otherwise(project, tmp_path):
+    from tests.nbval_reuse import valid_execution
+
+    notebooks, _, run = project
+    for name in ("01_first.ipynb", "02_second.ipynb"):
+        notebook = nbformat.read(notebooks / name, as_version=4)
+        notebook.cells[-1].source = "# NBVAL_CHECK_OUTPUT\n" + notebook.cells[-1].source
+        nbformat.write(notebook, notebooks / name)
+    _, run_dir = run()  # the run the committed notebooks match
+    for name in ("01_first.ipynb", "02_second.ipynb"):
+        _commit_outputs(notebooks, run_dir, name)
+    assert valid_execution(notebooks / "01_first.ipynb", run_dir) is not None
+    log = tmp_path / "executed.log"
+
+    status, executed, out = _nbval(notebooks, run_dir, log)
+    assert status == 0 and executed == [], out  # compared, nothing executed
+
+    stale = nbformat.read(notebooks / "02_second.ipynb", as_version=4)
+    stale.cells[-1].outputs[0]["text"] = "02_second finished\n"
+    nbformat.write(stale, notebooks / "02_second.ipynb")
+    status, executed, out = _nbval(notebooks, run_dir, log)
+    assert status == 1 and "Cell outputs differ" in out and executed == []
+
+    edited = nbformat.read(notebooks / "01_first.ipynb", as_version=4)
+    edited.cells[-1].source += "\nx = 1"
+    nbformat.write(edited, notebooks / "01_first.ipynb")
+    assert valid_execution(notebooks / "01_first.ipynb", run_dir) is None
+    status, executed, out = _nbval(notebooks, run_dir, log)
+    assert "01_first" in executed  # an edited notebook is executed by nbval for real
