@@ -122,6 +122,23 @@ def architecture_settings(model) -> dict:
             "dropout_rate": config["dropout"]["rate"]}
 
 
+def forward_flops_per_flow(n_features: int, conv_filters: int = 32, kernel_size: int = 3,
+                           lstm_units: tuple[int, int] = (64, 32), dense_units: int = 16) -> int:
+    """Floating-point operations (multiply and add counted apart) to score one flow.
+
+    Counts the matrix products of each layer at every one of the
+    ``n_features`` sequence positions (the convolution and both LSTMs' four
+    gates over their input and recurrent state), then the dense head;
+    element-wise activations are left out (a few per cent).  Training costs
+    about three times this per flow (forward, and twice for the backward pass).
+    """
+    conv = 2 * kernel_size * conv_filters
+    first = 2 * 4 * lstm_units[0] * (conv_filters + lstm_units[0])
+    second = 2 * 4 * lstm_units[1] * (lstm_units[0] + lstm_units[1])
+    head = 2 * lstm_units[1] * dense_units + 2 * dense_units
+    return n_features * (conv + first + second) + head
+
+
 def trainable_parameters(model) -> int:
     """Number of trainable parameters of a Keras model."""
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))

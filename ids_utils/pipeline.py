@@ -274,6 +274,7 @@ def build_book(run_dir: str | Path, strict: bool = False,
     write_build_facts(run_dir, generated)
     write_timings(run_dir, generated)
     write_training_speed(run_dir, generated)
+    write_parallelism(run_dir, generated)
     write_ledger(run_dir, generated)
     write_environment(generated)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
@@ -325,12 +326,24 @@ def write_timings(run_dir: Path, folder: Path) -> Path:
 def write_training_speed(run_dir: Path, folder: Path) -> Path:
     """Write the Markdown table of the training-speed benchmark of the run."""
     results = read_json(run_dir / "artifacts" / "training_speed.json")
-    rows = ["| setting | rows | first epoch (s) | s per epoch | flows per s | min for 20 epochs |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| setting | rows | first epoch (s) | s per epoch | flows per s | GFLOP/s | "
+            "min for 20 epochs |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     rows += [f"| {r['setting']} | {r['rows']:,} | {r['first_epoch_seconds']:.1f} | "
              f"{r['seconds_per_epoch']:.1f} | {r['flows_per_second']:,.0f} | "
+             f"{r.get('gflops_per_second', float('nan')):.1f} | "
              f"{r['minutes_for_20_epochs']:.1f} |" for r in results]
     return _write_markdown(folder, "training_speed.md", "\n".join(rows) + "\n")
+
+
+def write_parallelism(run_dir: Path, folder: Path) -> Path:
+    """Write the sentence comparing one two-thread process with two one-thread processes."""
+    result = read_json(run_dir / "artifacts" / "parallelism.json")
+    text = (f"Measured in this run: {result['jobs']} trainings took "
+            f"{result['serial_seconds']:.1f} s one after the other in one process with "
+            f"{result['cores']} TensorFlow threads, and {result['parallel_seconds']:.1f} s side "
+            f"by side in {result['cores']} one-thread processes; the {result['faster']} "
+            "arrangement is the faster here.\n")
+    return _write_markdown(folder, "parallelism.md", text)
 
 
 def write_ledger(run_dir: Path, folder: Path) -> Path:

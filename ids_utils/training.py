@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .models import build_cnn_lstm, build_model
+from .models import build_cnn_lstm, build_model, forward_flops_per_flow
 
 #: The fastest deterministic settings found by the training-speed benchmark on a
 #: 2-core CPU: the LSTM loops unrolled (39 or 43 steps) and 8 batches per call
@@ -186,6 +186,29 @@ def training_report(profile: str, seeds: list[int], epochs: int, batch_size: int
                 for model in checks["model"].unique()}}
 
 
+#: Training rows and epochs of each job of the parallelism benchmark (at most).
+PARALLELISM_ROWS, PARALLELISM_EPOCHS = 8_000, 2
+
+
+def seconds_to_train(x_train: np.ndarray, y_train: np.ndarray, seed: int, epochs: int,
+                     batch_size: int) -> float:
+    """Wall seconds of one training of the stabilised CNN-LSTM (a benchmark job)."""
+    import time
+
+    start = time.perf_counter()
+    train_cnn_lstm(x_train, y_train, x_train[:batch_size], y_train[:batch_size], seed=seed,
+                   epochs=epochs, batch_size=batch_size, verbose=0, lstm_activation="tanh")
+    return time.perf_counter() - start
+
+
+def parallelism_jobs(x_train: np.ndarray, y_train: np.ndarray, batch_size: int,
+                     seeds=(0, 1)) -> list[dict]:
+    """Jobs for :func:`ids_utils.workers.benchmark_parallelism`: one small training per seed."""
+    return [{"x_train": x_train[:PARALLELISM_ROWS], "y_train": y_train[:PARALLELISM_ROWS],
+             "seed": seed, "epochs": PARALLELISM_EPOCHS, "batch_size": batch_size}
+            for seed in seeds]
+
+
 def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: int,
                              batch_size: int, configs: dict[str, dict] | None = None,
                              seed: int = 0) -> pd.DataFrame:
@@ -206,6 +229,8 @@ def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: 
     -------
     pandas.DataFrame
         One row per setting: ``seconds_per_epoch``, ``flows_per_second``,
+        ``gflops_per_second`` (achieved: three times the forward FLOPs of
+        :func:`ids_utils.models.forward_flops_per_flow` per flow trained) and
         ``minutes_for_20_epochs``.
     """
     _check_xy(x, y, "benchmark")
@@ -226,6 +251,8 @@ def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: 
                         "rows": n_rows, "batch_size": batch_size,
                         "first_epoch_seconds": timer.seconds[0],
                         "seconds_per_epoch": per_epoch, "flows_per_second": n_rows / per_epoch,
+                        "gflops_per_second": (3 * forward_flops_per_flow(x.shape[1])
+                                              * n_rows / per_epoch / 1e9),
                         "minutes_for_20_epochs": 20 * per_epoch / 60})
     return pd.DataFrame(results)
 

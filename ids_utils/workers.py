@@ -2,8 +2,9 @@
 
 Seeds, sweep points and learning-curve sizes do not depend on each other, and
 small-batch LSTM steps use a second thread poorly, so two one-thread
-processes train two models in less time than one two-thread process (the
-reproducibility chapter measures it).  Every training runs in a worker, even
+processes train two models in less time than one two-thread process
+(:func:`benchmark_parallelism`; the training chapter measures it and the
+reproducibility chapter reports it).  Every training runs in a worker, even
 with one worker, so a run's numbers never depend on how many workers it had:
 the same seed gives the same weights, bit for bit.
 """
@@ -56,23 +57,54 @@ def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "tr
     return [future.result() for future in futures]
 
 
-def _in_worker(function: Callable, job: dict):
+def benchmark_parallelism(function: Callable, jobs: list[dict], cores: int = 2) -> dict:
+    """Wall time of the same jobs run two ways on ``cores`` cores, in fresh processes.
+
+    ``serial``: one process with ``cores`` TensorFlow threads runs the jobs one
+    after the other; ``parallel``: ``cores`` one-thread processes run them side
+    by side (what :func:`run_jobs` does).  Process start-up is included in both.
+
+    Returns
+    -------
+    dict
+        ``jobs``, ``cores``, ``serial_seconds``, ``parallel_seconds`` and
+        ``faster`` (``"parallel"`` or ``"serial"``).
+    """
+    import time
+
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    seconds = {}
+    for arrangement, (processes, threads) in {"serial": (1, cores),
+                                              "parallel": (cores, 1)}.items():
+        start = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=processes, env=WORKER_ENV) as executor:
+            futures = [executor.submit(_in_worker, function, job, threads) for job in jobs]
+            for future in futures:
+                future.result()
+        seconds[arrangement] = time.perf_counter() - start
+    return {"jobs": len(jobs), "cores": cores, "serial_seconds": seconds["serial"],
+            "parallel_seconds": seconds["parallel"],
+            "faster": min(seconds, key=seconds.get)}
+
+
+def _in_worker(function: Callable, job: dict, threads: int = THREADS_PER_WORKER):
     import logging
 
-    _one_thread()
+    _set_threads(threads)
     # A worker builds model after model; TensorFlow's notices about retracing
     # them are expected and would only clutter the notebooks' outputs.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     return function(**job)
 
 
-def _one_thread() -> None:
-    """Fix TensorFlow's thread pools at one thread (a no-op if this worker did it before)."""
+def _set_threads(threads: int) -> None:
+    """Fix TensorFlow's thread pools (a no-op if this worker did it before)."""
     import tensorflow as tf
 
     threading = tf.config.threading
-    if (threading.get_intra_op_parallelism_threads() == THREADS_PER_WORKER
-            and threading.get_inter_op_parallelism_threads() == THREADS_PER_WORKER):
+    if (threading.get_intra_op_parallelism_threads() == threads
+            and threading.get_inter_op_parallelism_threads() == threads):
         return
-    threading.set_intra_op_parallelism_threads(THREADS_PER_WORKER)
-    threading.set_inter_op_parallelism_threads(THREADS_PER_WORKER)
+    threading.set_intra_op_parallelism_threads(threads)
+    threading.set_inter_op_parallelism_threads(threads)

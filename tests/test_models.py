@@ -146,3 +146,13 @@ def test_an_unknown_lstm_activation_is_refused():
     assert models.model_slug(models.AS_WRITTEN) == "as-written"
     with pytest.raises(ValueError, match="unknown CNN-LSTM"):
         models.model_slug("CNN-LSTM")
+
+
+def test_flop_count_matches_the_weight_matrices_of_the_built_model():
+    # By hand: per position, conv 2*3*32 = 192, LSTM(64) 2*4*64*(32+64) = 49,152,
+    # LSTM(32) 2*4*32*(64+32) = 24,576; head 2*32*16 + 2*16 = 1,056.
+    assert models.forward_flops_per_flow(39) == 39 * (192 + 49_152 + 24_576) + 1_056
+    model = models.build_cnn_lstm(39)
+    per_position = sum(2 * np.prod(w.shape) for layer in ("conv", "lstm_64", "lstm_32")
+                       for w in model.get_layer(layer).weights if len(w.shape) >= 2)
+    assert models.forward_flops_per_flow(39) == 39 * per_position + 1_056

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ids_utils import training
+from ids_utils import models, training
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,8 @@ def test_speed_benchmark_reports_each_setting(data):
     row = result.iloc[0]
     assert row["setting"] == "plain" and row["rows"] == 320
     assert row["flows_per_second"] == pytest.approx(320 / row["seconds_per_epoch"])
+    assert row["gflops_per_second"] == pytest.approx(
+        row["flows_per_second"] * 3 * models.forward_flops_per_flow(x.shape[1]) / 1e9)
 
 
 def test_small_runs_keep_the_lstm_loops_rolled():
