@@ -270,6 +270,8 @@ def build_book(run_dir: str | Path, strict: bool = False,
     write_config(run_dir, stage / "_config.yml")
     shutil.copytree(PROJECT_ROOT / "book", stage / "book")
     shutil.copytree(executed, stage / "notebooks")
+    for notebook in sorted((stage / "notebooks").glob("*.ipynb")):
+        prepare_page(notebook, run_dir)
     generated = stage / "book" / "_generated"
     write_build_facts(run_dir, generated)
     write_timings(run_dir, generated)
@@ -286,6 +288,32 @@ def build_book(run_dir: str | Path, strict: bool = False,
         raise PipelineError(f"jupyter-book build of {stage} failed (exit status "
                             f"{result.returncode}); its messages are above")
     return Path(output_dir) / "_build" / "html"
+
+
+#: Cells the book never shows: the notebook's defaults and papermill's injected values.
+PLUMBING_TAGS = ("parameters", "injected-parameters")
+
+
+def prepare_page(path: Path, run_dir: Path) -> None:
+    """Make an executed notebook a page: parameter cells removed, no machine's paths.
+
+    The parameter cells are tagged ``remove-cell`` (Jupyter Book drops them from
+    the page), and every absolute path of the project or the run (in the
+    injected parameters, papermill's metadata, any output) becomes relative, in
+    the page and in the notebook offered for download.
+    """
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if any(tag in tags for tag in PLUMBING_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    text = nbformat.writes(notebook)
+    for absolute, relative in ((f"{PROJECT_ROOT}/", ""), (f"{run_dir}/", ""),
+                               (str(run_dir), run_dir.name), (str(PROJECT_ROOT), ".")):
+        text = text.replace(absolute, relative)
+    path.write_text(text)
 
 
 def write_build_facts(run_dir: Path, folder: Path) -> Path:

@@ -107,3 +107,13 @@ def test_ledger_screenshot(server, browser):
     path = SCREENSHOTS / "ledger.png"
     browser.save_screenshot(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_no_page_shows_the_build_machines_paths_or_parameter_cells():
+    """Pages and their downloadable sources never hold the builder's absolute paths, and the
+    parameter cells (defaults and papermill's injected values) are not on the pages."""
+    leaks = [p.relative_to(HTML).as_posix() for p in HTML.rglob("*")
+             if p.suffix in (".html", ".ipynb") and str(PROJECT) in p.read_text(errors="ignore")]
+    assert leaks == []
+    page = (HTML / "notebooks" / "03_model.html").read_text()
+    assert "Parameters (papermill)" not in page and "injected-parameters" not in page
