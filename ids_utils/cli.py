@@ -157,6 +157,13 @@ def _parser() -> argparse.ArgumentParser:
                               "must already be in runs/ci")
     refresh.set_defaults(func=_refresh_notebooks)
 
+    compare = commands.add_parser("compare-runs",
+                                  help="compare two runs' ledgers (and machines) row by row")
+    compare.add_argument("run_a", type=Path, help="the reference run (e.g. the published one)")
+    compare.add_argument("run_b", type=Path, help="the rerun")
+    compare.add_argument("--json", action="store_true", help="print one JSON document")
+    compare.set_defaults(func=_compare_runs)
+
     book = commands.add_parser("build-book", help="build the HTML book from a run")
     book.add_argument("--run-dir", type=Path, required=True)
     book.add_argument("--strict", action="store_true", help="warnings are errors")
@@ -255,6 +262,43 @@ def _pipeline(args) -> int:
                            source=args.source, stages=args.stages, force=args.force)
     print(run_dir)
     return 0
+
+
+def _compare_runs(args) -> int:
+    """Exit status 0 when every verdict agrees, 1 otherwise."""
+    from .compare import bitwise_expected, compare_runs, read_machine
+
+    for run in (args.run_a, args.run_b):
+        if not (run / "artifacts").is_dir():
+            raise ValueError(f"{run}: not a run folder (no artifacts/)")
+    table = compare_runs(args.run_a, args.run_b)
+    machines = [read_machine(run) for run in (args.run_a, args.run_b)]
+    expected, differences = (bitwise_expected(*machines) if all(machines)
+                             else (False, ["a run without machine.json"]))
+    agree = bool(table["same_verdict"].all())
+    if args.json:
+        print(dumps({"rows": table.to_dict(orient="records"), "verdicts_agree": agree,
+                     "bitwise_expected": expected, "machine_differences": differences},
+                    indent=2))
+        return 0 if agree else 1
+    for row in table.itertuples():
+        within = {True: "within A's interval", False: "outside A's interval",
+                  None: "no interval"}[row.b_within_a]
+        change = (row.verdict_a if row.same_verdict
+                  else f"{row.verdict_a} -> {row.verdict_b}  (VERDICT CHANGED)")
+        model = f" [{row.model}]" if row.model else ""
+        print(f"{row.claim}{model}: A {_short(row.a)}, B {_short(row.b)} ({within}); {change}")
+    print(f"{int(table['same_verdict'].sum())} of {len(table)} verdicts agree; bitwise-identical "
+          f"numbers {'expected' if expected else 'not expected'}"
+          + (f" (the runs differ in: {', '.join(differences)})" if differences else
+             " (same machine type, threads and packages)"))
+    return 0 if agree else 1
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return "-" if value != value else f"{value:.4g}"
+    return "-" if value is None else str(value)
 
 
 def _build_book(args) -> int:

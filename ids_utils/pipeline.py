@@ -121,6 +121,10 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     else:
         clear_run_dir(run_dir)
         timings, states = {}, {}
+    from .compare import machine_record
+    from .workers import THREADS_PER_WORKER
+
+    write_json(artifacts_dir(run_dir) / "machine.json", machine_record(THREADS_PER_WORKER))
     cache = StageCache(cache_dir or PROJECT_ROOT / "runs" / "cache")
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)

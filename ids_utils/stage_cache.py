@@ -30,7 +30,8 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 #: Files of the run folder that the runner itself writes; never a stage's output.
-RUNNER_FILES = frozenset({"artifacts/timings.json", "artifacts/stage_cache.json"})
+RUNNER_FILES = frozenset({"artifacts/timings.json", "artifacts/stage_cache.json",
+                          "artifacts/machine.json"})
 
 
 def environment_key(data_dir: str | Path, project_root: str | Path) -> str:

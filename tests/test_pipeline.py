@@ -185,3 +185,18 @@ def test_the_ledger_lists_every_claim_once_with_a_verdict(two_ci_runs):
 def test_stages_need_an_existing_run(tmp_path):
     with pytest.raises(pipeline.PipelineError, match="not a run directory"):
         pipeline.run_pipeline("ci", run_dir=tmp_path / "new", stages=["09"])
+
+
+def test_compare_runs_of_a_run_with_itself_agrees_and_expects_identical_numbers(two_ci_runs):
+    import subprocess
+    import sys
+
+    run = two_ci_runs[0]
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "compare-runs", str(run),
+                             str(run)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.endswith("verdicts agree; bitwise-identical numbers expected (same machine "
+                         "type, threads and packages)")
+    agree, total = last.split(" verdicts")[0].split(" of ")
+    assert agree == total and int(total) > 40
