@@ -13,6 +13,25 @@ from .files import atomic_write, dumps
 RUN_MARKER = ".ids-run"
 
 
+class MissingArtifactError(FileNotFoundError):
+    """An artefact an earlier stage writes is missing: that stage has not run.
+
+    In a notebook it shows as one line saying which command produces it,
+    without a traceback (IPython calls ``_render_traceback_``).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+def _missing(path: Path) -> MissingArtifactError:
+    run_dir = next((p.parent for p in path.parents if p.name == "artifacts"), path.parent)
+    return MissingArtifactError(
+        f"{path}: not found; the earlier stages of this run have not run. Produce them with "
+        f"`python -m ids_utils pipeline --profile {run_dir.name}` (or `make book-ci` for the "
+        "ci run the committed notebooks read)")
+
+
 def artifacts_dir(run_dir: str | Path) -> Path:
     """The run's ``artifacts/`` folder, created if needed; marks the folder as a run."""
     path = Path(run_dir) / "artifacts"
@@ -55,7 +74,7 @@ def read_json(path: str | Path):
     """Read a JSON artifact, naming the file if it is missing."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; run the earlier pipeline stage first")
+        raise _missing(path)
     return json.loads(path.read_text())
 
 
@@ -72,7 +91,7 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
     """Read a parquet artifact, naming the file if it is missing."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; run the earlier pipeline stage first")
+        raise _missing(path)
     return pd.read_parquet(path, engine="pyarrow")
 
 

@@ -72,3 +72,4 @@ def test_a_wide_interval_is_flagged_as_uninformative(tmp_path):
                      "per_seed": _per_seed([False] * 3)}}})
     row = ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim").loc["roc_auc"]
     assert row["verdict"] == ledger.REPRODUCED and "too wide" in row["note"]
+
