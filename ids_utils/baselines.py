@@ -64,6 +64,15 @@ def attack_probability(model, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-model.decision_function(x)))
 
 
+def stratified_subsample(x: np.ndarray, y: np.ndarray, max_rows: int | None,
+                         seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_rows`` rows, with the classes in their proportions (all rows if None)."""
+    if max_rows is None or len(x) <= max_rows:
+        return x, y
+    x, _, y, _ = train_test_split(x, y, train_size=max_rows, stratify=y, random_state=seed)
+    return x, y
+
+
 def fit_and_score(name: str, model, x_train: np.ndarray, y_train: np.ndarray,
                   x_test: np.ndarray, max_train_rows: int | None, seed: int) -> dict:
     """Fit one baseline on the training part and score the test part, timed.
@@ -80,9 +89,7 @@ def fit_and_score(name: str, model, x_train: np.ndarray, y_train: np.ndarray,
         ``model`` name, ``probability`` (per test flow), ``fit_seconds``,
         ``predict_seconds``, ``train_rows`` actually used.
     """
-    if max_train_rows is not None and len(x_train) > max_train_rows:
-        x_train, _, y_train, _ = train_test_split(x_train, y_train, train_size=max_train_rows,
-                                                  stratify=y_train, random_state=seed)
+    x_train, y_train = stratified_subsample(x_train, y_train, max_train_rows, seed)
     start = time.perf_counter()
     model.fit(x_train, y_train)
     fit_seconds = time.perf_counter() - start

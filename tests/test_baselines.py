@@ -105,3 +105,13 @@ def test_mcnemar_table_counts_discordant_flows_per_seed():
         baselines.mcnemar_table(other, "CNN-LSTM")
     with pytest.raises(ValueError, match="not scored on the reference's test flows"):
         baselines.mcnemar_table(pd.concat([reference.iloc[:4], other]), "CNN-LSTM")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_svm_subsample_keeps_the_class_proportions_exactly(seed):
+    x = np.arange(1000.0).reshape(-1, 1)
+    y = np.array([1] * 100 + [0] * 900)
+    sub_x, sub_y = baselines.stratified_subsample(x, y, 200, seed)
+    assert len(sub_x) == 200 and sub_y.sum() == 20  # 10% attacks, as in the full part
+    assert set(sub_x[sub_y == 1, 0]) <= set(range(100))  # rows keep their labels
+    assert baselines.stratified_subsample(x, y, None, seed)[0] is x

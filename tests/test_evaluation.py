@@ -100,3 +100,35 @@ def test_metrics_report_keeps_each_models_seeds_and_marks():
     assert report["b"]["per_seed"]["1"]["diverged"] and not report["b"]["per_seed"]["2"]["diverged"]
     # Everything flagged an attack: recall 1, false positive rate 1.
     assert report["b"]["aggregate"]["false_positive_rate"]["mean"] == 1.0
+
+
+def test_known_answers_worked_by_hand():
+    # Predictions at 0.5: [0, 1, 0, 1, 1] -> tn 1, fp 1, fn 1, tp 2.
+    m = evaluation.binary_metrics([0, 0, 1, 1, 1], [0.1, 0.6, 0.4, 0.8, 0.9], threshold=0.5)
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 1, 1, 2)
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3) and m["false_positive_rate"] == pytest.approx(1 / 2)
+    # Of the 6 (attack, benign) pairs, the attack scores higher in 5: ranks, not hard labels.
+    assert m["roc_auc"] == pytest.approx(5 / 6)
+    # Average precision: precision at each attack's rank (0.9 -> 1/1, 0.8 -> 2/2, 0.4 -> 3/4).
+    assert m["average_precision"] == pytest.approx((1 + 1 + 3 / 4) / 3)
+
+
+def test_zero_division_is_zero_and_one_class_has_no_auc():
+    nothing_flagged = evaluation.binary_metrics([0, 1, 1], [0.1, 0.2, 0.3])
+    assert nothing_flagged["precision"] == 0.0 and nothing_flagged["f1"] == 0.0
+    assert nothing_flagged["recall"] == 0.0 and nothing_flagged["accuracy"] == pytest.approx(1 / 3)
+    only_attacks = evaluation.binary_metrics([1, 1], [0.9, 0.2])
+    assert only_attacks["false_positive_rate"] == 0.0 and np.isnan(only_attacks["roc_auc"])
+    assert np.isnan(only_attacks["average_precision"]) and only_attacks["recall"] == 0.5
+    with pytest.raises(ValueError, match="empty"):
+        evaluation.metrics_from_confusion(0, 0, 0, 0)
+
+
+def test_interval_matches_the_textbook_t_interval():
+    # 1..5: mean 3, s = sqrt(2.5), t(0.975, 4) = 2.776445: [1.0368, 4.9632].
+    row = evaluation.summarise_over_seeds(pd.DataFrame({"x": [1.0, 2, 3, 4, 5]}),
+                                          bounds=None).loc["x"]
+    assert row["std"] == pytest.approx(np.sqrt(2.5))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((1.036757, 4.963243), abs=1e-6)

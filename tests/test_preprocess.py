@@ -101,3 +101,27 @@ def test_unscaled_features_must_be_features():
     train = pd.DataFrame({"rate": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"unscaled feature\(s\) not among the features: \['tcp'\]"):
         preprocess.fit_scaler(train, ["rate"], unscaled=["tcp"])
+
+
+def test_the_scaler_stores_the_training_mean_and_population_scale():
+    train = pd.DataFrame({"a": [1.0, 3.0, 5.0], "b": [10.0, 10.0, 10.0], "c": [0.0, 1.0, 0.0]})
+    scaler = preprocess.fit_scaler(train, ["a", "b", "c"], unscaled=["c"])
+    assert scaler["mean"] == [3.0, 10.0, 0.0]
+    # Population standard deviation of 1, 3, 5 is sqrt(8/3); a constant feature gets 1.
+    assert scaler["scale"] == pytest.approx([np.sqrt(8 / 3), 1.0, 1.0])
+    np.testing.assert_allclose(preprocess.scale(train, scaler)[:, 0],
+                               np.array([-2, 0, 2]) / np.sqrt(8 / 3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_every_split_part_has_the_exact_family_counts(seed):
+    families = ["Benign"] * 100 + ["DDoS"] * 50 + ["Recon"] * 50
+    frame = pd.DataFrame({"family": families, "x": np.arange(200.0)})
+    parts = preprocess.split_train_val_test(frame, test_fraction=0.2, val_fraction=0.25,
+                                            seed=seed)
+    expected = {"test": {"Benign": 20, "DDoS": 10, "Recon": 10},
+                "val": {"Benign": 20, "DDoS": 10, "Recon": 10},
+                "train": {"Benign": 60, "DDoS": 30, "Recon": 30}}
+    for name, part in parts.items():
+        assert part["family"].value_counts().to_dict() == expected[name], (seed, name)
+    assert sorted(pd.concat(parts.values())["x"]) == list(np.arange(200.0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from ids_utils import datasets
@@ -73,3 +75,43 @@ def test_sample_needs_both_classes(merged_sample):
     benign_only = (chunk[chunk["attack"] == 0] for chunk in datasets.iter_flow_chunks(merged_sample))
     with pytest.raises(ValueError, match="needs both"):
         sample_paper(benign_only, 100, 0.9, seed=0)
+
+
+def test_allocate_gives_leftover_rows_to_the_largest_remainders_then_by_name():
+    # Shares 3.5, 2.1, 1.4 -> floors 3, 2, 1; the one leftover goes to the largest remainder.
+    assert allocate(7, {"a": 5, "b": 3, "c": 2}) == {"a": 4, "b": 2, "c": 1}
+    # Shares 1.4, 2.1, 3.5 (same remainders, other names): the leftover follows the remainder.
+    assert allocate(7, {"a": 2, "b": 3, "c": 5}) == {"a": 1, "b": 2, "c": 4}
+    assert allocate(1, {"b": 1, "a": 1}) == {"a": 1, "b": 0}  # a tie breaks by name
+
+
+def _chunks(n_chunks=4, rows=50):
+    """A source of ``n_chunks`` chunks, each ``rows`` benign and ``rows`` DDoS flows."""
+    frames = []
+    for chunk in range(n_chunks):
+        family = ["Benign"] * rows + ["DDoS"] * rows
+        frames.append(pd.DataFrame({"family": family, "attack": [f != "Benign" for f in family],
+                                    "source_file": f"part-{chunk}.csv",
+                                    "source_line": np.arange(2, 2 * rows + 2),
+                                    "chunk": chunk, "position": np.arange(2 * rows) % rows}))
+    return frames
+
+
+def test_the_sample_is_uniform_over_positions_and_chunks():
+    """Selection counts over 400 seeds: a chi-square test of uniformity over positions
+    within chunks and over chunks (false-alarm rate 0.001 each), and no chunk repeats
+    another's choice (a generator reseeded per chunk would)."""
+    from scipy.stats import chisquare
+
+    by_position, by_chunk, repeated = np.zeros(50), np.zeros(4), 0
+    for seed in range(400):
+        sample, _ = sample_paper(_chunks(), n_flows=40, benign_fraction=0.5, seed=seed)
+        benign = sample[sample["family"] == "Benign"]
+        by_position += np.bincount(benign["position"], minlength=50)
+        by_chunk += np.bincount(benign["chunk"], minlength=4)
+        chosen = [set(benign.loc[benign["chunk"] == c, "position"]) for c in range(4)]
+        repeated += any(chosen[i] and chosen[i] == chosen[j]
+                        for i in range(4) for j in range(i + 1, 4))
+    assert chisquare(by_position).pvalue > 0.001
+    assert chisquare(by_chunk).pvalue > 0.001
+    assert repeated <= 2
