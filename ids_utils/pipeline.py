@@ -134,7 +134,8 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     environment = inputs = environment_key(data_dir, PROJECT_ROOT)
     plan = []
     for path in notebook_paths(notebooks_dir):
-        notebook = cache.parameterise(load_notebook_node(str(path)), parameters, inputs)
+        notebook = cache.parameterise(load_notebook_node(str(path)),
+                                      declared_parameters(path, parameters), inputs)
         key = cache.key(notebook)
         if path in selected:
             hit = None if force or stages else cache.lookup(notebook)
@@ -169,6 +170,27 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
                    {"profile": profile, "parameters": parameters, "environment": environment,
                     "stages": states})
     return run_dir
+
+
+def declared_parameters(path: Path, parameters: dict) -> dict:
+    """The values of the parameters a notebook declares in its ``parameters`` cell.
+
+    Each chapter declares only what it uses, so its page and its stage key carry
+    only those (a change to another chapter's setting does not re-execute it).
+
+    Raises
+    ------
+    PipelineError
+        If the notebook declares a parameter the run does not set.
+    """
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    unknown = sorted(set(declared) - set(parameters))
+    if unknown:
+        raise PipelineError(f"{path.name} declares parameter(s) no profile sets: "
+                            f"{', '.join(unknown)}")
+    return {name: parameters[name] for name in declared}
 
 
 def _execute(notebook, path: Path, out_dir: Path):

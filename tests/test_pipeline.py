@@ -28,8 +28,28 @@ def _parameters(notebook_path) -> dict:
 
 
 @pytest.mark.parametrize("path", pipeline.notebook_paths(), ids=lambda p: p.name)
-def test_committed_notebooks_default_to_the_ci_profile(path):
-    assert _parameters(path) == {**PROFILES["ci"], **PATH_PARAMETERS}
+def test_committed_notebooks_declare_what_they_use_with_ci_defaults(path):
+    import re
+
+    from ids_utils.profiles import TRAINING_KEYS
+
+    declared = _parameters(path)
+    ci = {**PROFILES["ci"], **PATH_PARAMETERS}
+    assert declared == {name: ci[name] for name in declared}  # known names, ci values
+    notebook = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code"
+                     and "parameters" not in c.metadata.get("tags", []))
+    implicit = set(TRAINING_KEYS) if "training_settings(locals())" in code else set()
+    unused = [name for name in declared
+              if name not in implicit and not re.search(rf"\b{name}\b", code)]
+    assert unused == [], f"{path.name} declares parameters it never uses"
+    assert pipeline.declared_parameters(path, {**PROFILES["paper"], **PATH_PARAMETERS}) == {
+        name: {**PROFILES["paper"], **PATH_PARAMETERS}[name] for name in declared}
+
+
+def test_every_profile_key_is_used_by_some_chapter():
+    used = set().union(*(_parameters(path) for path in pipeline.notebook_paths()))
+    assert set(PROFILES["ci"]) <= used
 
 
 def test_profiles_share_their_keys():
