@@ -38,7 +38,7 @@ def valid_execution(notebook_path: Path, run_dir: Path):
     """The run's executed notebook for ``notebook_path`` when it is valid, else None."""
     from papermill.iorw import load_notebook_node
 
-    from ids_utils.pipeline import PROJECT_ROOT
+    from ids_utils.pipeline import PROJECT_ROOT, PipelineError, declared_parameters
     from ids_utils.stage_cache import StageCache, environment_key
 
     record_path = run_dir / "artifacts" / "stage_cache.json"
@@ -51,8 +51,12 @@ def valid_execution(notebook_path: Path, run_dir: Path):
         return None
     if record["environment"] != environment_key(record["parameters"]["data_dir"], PROJECT_ROOT):
         return None
-    parameterised = StageCache.parameterise(load_notebook_node(str(notebook_path)),
-                                            record["parameters"], stage["inputs"])
+    try:
+        parameters = declared_parameters(notebook_path, record["parameters"])
+    except PipelineError:
+        return None  # it declares a parameter the run did not have: not the notebook it ran
+    parameterised = StageCache.parameterise(load_notebook_node(str(notebook_path)), parameters,
+                                            stage["inputs"])
     if StageCache.key(parameterised) != stage["key"]:
         return None
     return nbformat.read(executed_path, as_version=4)
