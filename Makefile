@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test venv data unit nbval book-ci check-html chromium notebooks lab clean
+.PHONY: book test venv data unit nbval book-ci check-html chromium notebooks lab mutation clean
 
 ## book: set up, fetch the data, run the paper profile, build the HTML into _build/html
 book: data
@@ -59,6 +59,14 @@ chromium:
 		{ apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
 		  { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } || \
 		  { echo "error: the browser check needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver, as root)" >&2; exit 1; }; }
+
+## mutation: mutation testing (mutmut) of the modules the verdicts rest on, against their
+## unit tests; writes tests/MUTATION.md (not part of `make test`: it takes long)
+mutation: data
+	$(PY) -m pip install --quiet -r requirements-mutation.txt
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2 || true
+	$(PY) tests/mutation_report.py > tests/MUTATION.md
 
 ## lab: JupyterLab on the notebooks, with the project's environment, to re-execute a chapter
 ## (its earlier stages must have run: `make book` or `make book-ci`)

@@ -132,3 +132,26 @@ def test_interval_matches_the_textbook_t_interval():
                                           bounds=None).loc["x"]
     assert row["std"] == pytest.approx(np.sqrt(2.5))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((1.036757, 4.963243), abs=1e-6)
+
+
+def test_conventions_at_the_edges():
+    # Precision with as many false as true alarms; recall without any attack (no division).
+    assert evaluation.metrics_from_confusion(tn=5, fp=1, fn=0, tp=1)["precision"] == 0.5
+    no_attack = evaluation.metrics_from_confusion(tn=5, fp=1, fn=0, tp=0)
+    assert no_attack["recall"] == 0.0 and no_attack["detection_rate"] == 0.0
+    assert no_attack["false_positive_rate"] == pytest.approx(1 / 6)
+    with pytest.raises(ValueError, match="no seeds to summarise"):
+        evaluation.summarise_over_seeds(pd.DataFrame({"x": []}))
+
+
+def test_two_seeds_already_give_an_interval_and_both_bounds_are_exact():
+    row = evaluation.summarise_over_seeds(pd.DataFrame({"x": [0.4, 0.6]})).loc["x"]
+    # t(0.975, 1) = 12.7062; s = 0.1414; half-width = 12.7062 * 0.1414 / sqrt(2) = 1.2706,
+    # clipped to the metric's range [0, 1].
+    assert (row["ci_low"], row["ci_high"]) == (0.0, 1.0)
+    row = evaluation.summarise_over_seeds(pd.DataFrame({"x": [0.90, 0.92, 0.94]})).loc["x"]
+    half = 4.302653 * 0.02 / np.sqrt(3)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.92 - half, 0.92 + half))
+    unbounded = evaluation.summarise_over_seeds(pd.DataFrame({"x": [0.4, 0.6]}),
+                                                bounds=None).loc["x"]
+    assert unbounded["ci_low"] == pytest.approx(0.5 - 12.706205 * np.sqrt(0.02) / np.sqrt(2))

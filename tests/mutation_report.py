@@ -1,0 +1,64 @@
+"""Write the mutation-testing report (Markdown) from mutmut's results: ``make mutation``.
+
+Score per module = killed / (all mutants - those listed as equivalent in
+``tests/mutation_equivalent.txt``, one ``mutant: reason`` per line).  Mutants
+that no test reaches ("no tests") and survivors count against the score and
+are listed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    mutmut = Path(sys.executable).with_name("mutmut")
+    output = subprocess.run([str(mutmut), "results", "--all", "true"], capture_output=True,
+                            text=True, check=True).stdout
+    status = dict(line.strip().rsplit(": ", 1) for line in output.splitlines() if ": " in line)
+    equivalent = {}
+    listed = HERE / "mutation_equivalent.txt"
+    if listed.is_file():
+        for line in listed.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, reason = line.split(":", 1)
+                equivalent[name.strip()] = reason.strip()
+    per_module = defaultdict(Counter)
+    for name, state in status.items():
+        module = name.split(".x_")[0]
+        per_module[module]["equivalent" if name in equivalent else state] += 1
+    lines = ["# Mutation testing", "",
+             "Written by `make mutation` (mutmut; configuration in `pyproject.toml`). Score = "
+             "killed / (mutants - equivalent).", "",
+             "| module | mutants | killed | survived | no test reaches it | equivalent | score |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    totals = Counter()
+    for module in sorted(per_module):
+        c = per_module[module]
+        totals.update(c)
+        lines.append(_row(module, c))
+    lines.append(_row("**all**", totals))
+    lines += ["", "## Mutants not killed", ""]
+    lines += [f"- `{name}`: {state}" for name, state in sorted(status.items())
+              if state != "killed" and name not in equivalent]
+    lines += ["", "## Equivalent mutants (no test can tell them apart)", ""]
+    lines += [f"- `{name}`: {reason}" for name, reason in sorted(equivalent.items())]
+    print("\n".join(lines))
+    return 0
+
+
+def _row(module: str, c: Counter) -> str:
+    total = sum(c.values())
+    judged = total - c["equivalent"]
+    score = f"{c['killed'] / judged:.0%}" if judged else "-"
+    return (f"| {module} | {total} | {c['killed']} | {c['survived']} | {c['no tests']} | "
+            f"{c['equivalent']} | {score} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
