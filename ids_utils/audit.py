@@ -182,3 +182,44 @@ def without_train_copies(train: pd.DataFrame, test: pd.DataFrame,
     kept_test = test[~test_keys.isin(set(train_keys)).to_numpy()]
     return (kept_train.reset_index(drop=True), kept_test.reset_index(drop=True),
             {"train": int(len(train) - len(kept_train)), "test": int(len(test) - len(kept_test))})
+
+
+def signed_change(change: pd.Series) -> str:
+    """A metric's change under a condition (``-mean`` of reference minus condition), signed,
+    with its paired interval when there is one."""
+    interval = ("" if pd.isna(change["ci_low"]) else
+                f" (interval {-change['ci_high']:+.4f} to {-change['ci_low']:+.4f})")
+    return f"{-change['mean']:+.4f}{interval}"
+
+
+def audit_answer(copy_share: float, rows_removed: int, strongest: str, strength: float,
+                 changes: pd.DataFrame) -> str:
+    """The data-audit chapter's answer, from its measurements.
+
+    Parameters
+    ----------
+    copy_share : float
+        Share of test flows with a feature-identical copy in training.
+    rows_removed : int
+        Rows de-duplication removed, over every seed and part.
+    strongest : str
+        The strongest single feature; ``strength`` its strength alone.
+    changes : pandas.DataFrame
+        Reference minus condition of the balanced accuracy (``mean``, ``ci_low``,
+        ``ci_high``), indexed by condition (``without shortcuts``, ``de-duplicated``).
+    """
+    if copy_share > 0:
+        independence = (f"{copy_share:.1%} of the test flows have a feature-identical copy in "
+                        "training: the test set is not fully independent.")
+    else:
+        independence = ("No test flow has a feature-identical copy in training: in that sense "
+                        "this build's test sets are independent.")
+    if rows_removed:
+        deduplication = f"de-duplicating changes it by {signed_change(changes.loc['de-duplicated'])}"
+    else:
+        deduplication = ("de-duplication removes no flow from this sample, so its models and "
+                         "scores are the reference's")
+    return (f"{independence} The strongest single feature, `{strongest}`, reaches a strength of "
+            f"{strength:.3f} alone. Removing the {N_SHORTCUTS} strongest features changes the "
+            f"CNN-LSTM's balanced accuracy by "
+            f"{signed_change(changes.loc['without shortcuts'])}; {deduplication}.")
