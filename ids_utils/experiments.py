@@ -16,7 +16,7 @@ from sklearn.metrics import balanced_accuracy_score
 from .baselines import paired_differences
 from .diagnostics import divergence_check
 from .evaluation import CONFIDENCE, binary_metrics, summarise_over_seeds
-from .preprocess import fit_scaler, scale, split_train_val_test
+from .preprocess import fit_scaler, scale, split_train_val, split_train_val_test
 from .training import train_cnn_lstm
 
 #: Metrics the Beyond-the-paper chapters report, in order.
@@ -253,6 +253,48 @@ def nsl_kdd_paper_split(train_file: pd.DataFrame, n_flows: int, benign_fraction:
     split = split_train_val_test(sample, test_fraction, val_fraction, seed, stratify="attack")
     parts, _, features, indicators = encode_nsl_kdd(split, {})
     return parts, features, indicators
+
+
+#: The name of the paper's protocol on NSL-KDD in the cross-dataset chapter's tables.
+PAPER_PROTOCOL = "KDDTrain+ split (the paper's protocol)"
+
+
+def cross_dataset_protocols(paper_sample: pd.DataFrame, official_train: pd.DataFrame,
+                            official_tests: dict[str, pd.DataFrame], seeds,
+                            test_fraction: float, val_fraction: float) -> dict:
+    """The two NSL-KDD protocols of the cross-dataset chapter, per seed, encoded.
+
+    ``(PAPER_PROTOCOL, seed)``: the paper's sample of ``KDDTrain+`` split into
+    train / validation / test; ``("official", seed)``: the official training
+    flows split into train / validation, tested on the official test files.
+
+    Returns
+    -------
+    dict
+        ``(protocol, seed) -> (parts, tests, features, indicators)`` as
+        :func:`encode_nsl_kdd` gives them (``tests`` maps a test-set name to its flows).
+    """
+    protocols = {}
+    for seed in seeds:
+        split = split_train_val_test(paper_sample, test_fraction, val_fraction, seed,
+                                     stratify="attack")
+        parts, _, features, indicators = encode_nsl_kdd(split, {})
+        protocols[(PAPER_PROTOCOL, seed)] = (parts, {PAPER_PROTOCOL: parts["test"]}, features,
+                                             indicators)
+        official = split_train_val(official_train, val_fraction, seed, stratify="attack")
+        protocols[("official", seed)] = encode_nsl_kdd(official, official_tests)
+    return protocols
+
+
+def cross_dataset_jobs(protocols: dict, settings: dict) -> list[dict]:
+    """One :func:`train_and_test` job per protocol, seed and CNN-LSTM, in that order."""
+    from .models import CNN_LSTMS
+
+    return [{"parts": parts, "features": features, "seed": seed, "settings": settings,
+             "tests": tests, "return_probabilities": True, "lstm_activation": activation,
+             "unscaled": indicators}
+            for (_, seed), (parts, tests, features, indicators) in protocols.items()
+            for activation in CNN_LSTMS.values()]
 
 
 def recall_by_group(test: pd.DataFrame, probability: np.ndarray, threshold: float,

@@ -95,3 +95,27 @@ def test_nsl_kdd_encoding_takes_categories_from_training_only(kdd_test):
     service = [f for f in indicators if f.startswith("service=")]
     assert len(unseen) and tests["unseen"][service].to_numpy().sum() == 0
     assert set(parts["train"][indicators].to_numpy().ravel()) <= {0.0, 1.0}
+
+
+def test_cross_dataset_protocols_and_jobs(kdd_test):
+    from ids_utils import datasets
+    from ids_utils.models import CNN_LSTMS
+
+    flows = datasets.read_nsl_kdd(kdd_test)
+    sample, official, test = flows.iloc[:400], flows.iloc[400:800], flows.iloc[800:1000]
+    protocols = experiments.cross_dataset_protocols(sample, official, {"KDDTest+": test},
+                                                    [1, 2], 0.2, 0.1)
+    assert list(protocols) == [(experiments.PAPER_PROTOCOL, 1), ("official", 1),
+                               (experiments.PAPER_PROTOCOL, 2), ("official", 2)]
+    parts, tests, features, indicators = protocols[(experiments.PAPER_PROTOCOL, 1)]
+    assert set(parts) == {"train", "val", "test"} and len(parts["test"]) == 80
+    assert tests[experiments.PAPER_PROTOCOL] is parts["test"]
+    assert set(indicators) <= set(features) and not set(indicators) & set(
+        datasets.NSL_KDD_FEATURES)  # indicators are one-hot columns, not raw features
+    official_parts, official_tests, _, _ = protocols[("official", 1)]
+    assert set(official_parts) == {"train", "val"} and len(official_tests["KDDTest+"]) == 200
+    jobs = experiments.cross_dataset_jobs(protocols, {"epochs": 1})
+    assert len(jobs) == 4 * len(CNN_LSTMS)
+    assert [j["lstm_activation"] for j in jobs[:2]] == list(CNN_LSTMS.values())
+    assert all(j["unscaled"] == protocols[(p, s)][3] for j, (p, s) in
+               zip(jobs[::2], protocols))
