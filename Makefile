@@ -37,7 +37,7 @@ data: venv
 
 # CI_RUN: a complete ci run the pipeline tests may reuse (set by `make test`).
 unit: data
-	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser
+	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser --durations=15
 
 # NBVAL_RUN: a ci run whose valid executions nbval compares against instead of executing
 # the notebooks again (tests/nbval_reuse.py; set by `make test`).
