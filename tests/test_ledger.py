@@ -73,3 +73,27 @@ def test_a_wide_interval_is_flagged_as_uninformative(tmp_path):
     row = ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim").loc["roc_auc"]
     assert row["verdict"] == ledger.REPRODUCED and "too wide" in row["note"]
 
+
+
+# --- every chapter's rules on a real (ci) run: a golden ledger ---------------------------------
+
+FIXTURE = __import__("pathlib").Path(__file__).parent / "fixtures" / "ci_run"
+GOLDEN_COLUMNS = ["claim", "model", "paper", "ours", "ci_low", "ci_high", "verdict", "note"]
+
+
+def test_the_ledger_of_a_real_run_matches_its_golden_copy():
+    """The artefacts of a ci run (tests/fixtures/ci_run) give exactly the committed ledger.
+
+    Regenerate after an intended change of a rule with
+    ``UPDATE_GOLDEN=1 pytest tests/test_ledger.py -k golden`` and review the diff.
+    """
+    import os
+
+    table = ledger.build_ledger(FIXTURE)[GOLDEN_COLUMNS]
+    text = table.to_csv(index=False)
+    golden = FIXTURE / "ledger.csv"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text.splitlines() == golden.read_text().splitlines()
+    assert set(table["verdict"]) == {ledger.REPRODUCED, ledger.NOT_REPRODUCED,
+                                     ledger.NOT_TESTABLE, ledger.INCONSISTENT}
