@@ -71,7 +71,7 @@ mutation: data
 ## lab: JupyterLab on the notebooks, with the project's environment, to re-execute a chapter
 ## (its earlier stages must have run: `make book` or `make book-ci`)
 lab: data
-	cd notebooks && ../$(PY) -m jupyterlab
+	cd notebooks && ../$(PY) -m jupyterlab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 ## notebooks: re-execute the committed notebooks in place with their ci defaults
 notebooks: data

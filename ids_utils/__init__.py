@@ -1,12 +1,23 @@
 """Shared logic of the cnn-lstm-iot-ids replication.
 
-One module per concern: ``datasets`` (schemas, reading, validation),
-``sampling`` (the paper's sample), ``audit`` (composition of a source),
-``acquire`` (mirror copy and official download), ``preprocess`` (NaN/inf
-policy, split, scaling), ``models`` (the CNN-LSTM, detector files),
-``training``, ``evaluation``, ``paper`` (the paper's claims), ``scoring``,
-``profiles``, ``pipeline`` (papermill runner, book build), ``artifacts`` (run
-files), ``plots`` (one seaborn style), ``cli``.
+One module per concern:
+
+- data: ``schema`` (releases, labels, the error every reader raises),
+  ``datasets`` (reading and validation), ``acquire`` (mirror copy and official
+  download), ``sampling`` (the paper's sample), ``audit`` (composition of a
+  source), ``preprocess`` (NaN/inf policy, split, scaling);
+- models: ``models`` (the CNN-LSTM and its ablations), ``training``,
+  ``diagnostics`` (the divergence guard), ``workers`` (trainings in one-thread
+  processes), ``detectors`` (detector files, validation, the ONNX graph);
+- results: ``evaluation``, ``baselines``, ``error_analysis``, ``experiments``
+  (the Beyond-the-paper runs), ``tuning`` (the sweep of unstated settings),
+  ``curves`` (learning curves), ``latency``, ``paper`` (the paper's claims, the
+  only typed-in values), ``ledger``, ``compare`` (two runs side by side);
+- scoring: ``flowcsv`` (the one CSV reader of the scorer), ``scoring``;
+- running: ``profiles``, ``pipeline`` (papermill runner, book build),
+  ``stage_cache``, ``artifacts`` (run files), ``files`` (atomic writes, strict
+  JSON), ``plots`` (one seaborn style), ``prose`` (numbers typed into the
+  book), ``cli``.
 """
 
 import os

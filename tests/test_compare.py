@@ -49,3 +49,35 @@ def test_bitwise_promise_needs_the_same_cpu_flags_threads_and_packages():
     assert compare.bitwise_expected(a, other) == (False, ["floating_point_flags",
                                                           "threads_per_training"])
     assert set(compare.NUMERIC_PACKAGES) == set(a["packages"])
+
+
+def test_compare_runs_names_a_missing_artifact_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    for run in ("a", "b"):
+        (tmp_path / run / "artifacts").mkdir(parents=True)
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "compare-runs",
+                             str(tmp_path / "a"), str(tmp_path / "b")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line, = result.stderr.strip().splitlines()
+    assert "data_report.json: not found" in line and "pipeline --profile a" in line
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "compare-runs",
+                             str(tmp_path / "a"), str(tmp_path / "nope")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "not a run folder" in result.stderr
+
+
+def test_a_flipped_verdict_exits_1_and_is_named(monkeypatch, capsys):
+    from ids_utils import cli
+
+    ledgers = {"A": fake_ledger([0.5, 0.93, 1500], ["n", "reproduced", "x"]),
+               "B": fake_ledger([0.5, 0.97, 1500], ["n", "not reproduced", "x"])}
+    monkeypatch.setattr(ledger, "build_ledger", lambda run: ledgers[str(run)])
+    monkeypatch.setattr(compare.Path, "is_dir", lambda self: True)
+    assert cli.main(["compare-runs", "A", "B"]) == 1
+    out = capsys.readouterr().out
+    assert "accuracy [stabilised]: A 0.93, B 0.97 (outside A's interval); reproduced -> " \
+           "not reproduced  (VERDICT CHANGED)" in out
+    assert "2 of 3 verdicts agree" in out

@@ -220,3 +220,40 @@ def test_compare_runs_of_a_run_with_itself_agrees_and_expects_identical_numbers(
                          "type, threads and packages)")
     agree, total = last.split(" verdicts")[0].split(" of ")
     assert agree == total and int(total) > 40
+
+
+def test_make_lab_serves_the_notebooks():
+    """`make lab` starts JupyterLab on the notebooks (headless here: the server answers on
+    127.0.0.1 and lists the stage notebooks)."""
+    import json
+    import secrets
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(8)
+    args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} " \
+           f"--IdentityProvider.token={token}"
+    server = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=pipeline.PROJECT_ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents?token={token}"
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    listing = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not answer within a minute")
+        names = {item["name"] for item in listing["content"]}
+        assert {p.name for p in pipeline.notebook_paths()} <= names
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)

@@ -37,3 +37,17 @@ def test_claims_table_kinds(kind):
     assert len(paper_claims(kind)) > 0
     with pytest.raises(ValueError, match="unknown kind"):
         paper_claims("guess")
+
+
+def test_readme_and_package_docstring_list_every_module():
+    import re
+    from pathlib import Path
+
+    import ids_utils
+
+    root = Path(__file__).resolve().parents[1]
+    modules = {p.stem for p in (root / "ids_utils").glob("*.py")} - {"__init__", "__main__"}
+    readme_row = next(line for line in (root / "README.md").read_text().splitlines()
+                      if line.startswith("| `ids_utils/` |"))
+    assert modules == set(re.findall(r"`(\w+)`", readme_row)) - {"ids_utils"}
+    assert modules <= set(re.findall(r"``(\w+)``", ids_utils.__doc__))
