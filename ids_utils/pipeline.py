@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .acquire import OFFICIAL_PART_COUNT, OFFICIAL_RELEASE_BENIGN, OFFICIAL_RELEASE_FLOWS
 from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
+from .files import dumps
 from .datasets import DataError
 from .profiles import get_profile
 from .stage_cache import StageCache, environment_key, snapshot, written_between
@@ -305,6 +306,7 @@ def build_book(run_dir: str | Path, strict: bool = False,
     write_parallelism(run_dir, generated)
     write_ledger(run_dir, generated)
     write_environment(generated)
+    write_run_download(run_dir, generated)
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
                "--path-output", str(Path(output_dir).resolve())]
     if strict:
@@ -452,6 +454,34 @@ def write_config(run_dir: Path, path: Path) -> Path:
               f"commit <code>{source_commit()}</code>.")
     config.setdefault("html", {})["extra_footer"] = footer
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+#: The archive of a run's results offered on the reproducibility page.
+RUN_DOWNLOAD = "run-artifacts.zip"
+
+
+def write_run_download(run_dir: Path, folder: Path) -> Path:
+    """Zip the run's JSON artefacts, training histories and ledger (CSV and JSON).
+
+    Unzipped, it is a run folder that ``compare-runs`` reads: a reviewer
+    compares their rerun with the published numbers.
+    """
+    import zipfile
+
+    from .ledger import build_ledger
+
+    folder.mkdir(parents=True, exist_ok=True)
+    artifacts = run_dir / "artifacts"
+    files = sorted([*artifacts.glob("*.json"), *artifacts.glob("seed-*/*/history.csv")])
+    ledger = build_ledger(run_dir)
+    path = folder / RUN_DOWNLOAD
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            archive.write(file, f"{run_dir.name}/{file.relative_to(run_dir)}")
+        archive.writestr(f"{run_dir.name}/ledger.csv", ledger.to_csv(index=False))
+        archive.writestr(f"{run_dir.name}/ledger.json",
+                         dumps(ledger.to_dict(orient="records"), indent=2))
     return path
 
 

@@ -257,3 +257,20 @@ def test_make_lab_serves_the_notebooks():
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+def test_the_published_run_archive_is_a_run_compare_runs_reads(two_ci_runs, tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    run = two_ci_runs[0]
+    archive = pipeline.write_run_download(run, tmp_path / "generated")
+    with zipfile.ZipFile(archive) as opened:
+        names = set(opened.namelist())
+        opened.extractall(tmp_path / "published")
+    assert f"{run.name}/artifacts/metrics.json" in names and f"{run.name}/ledger.csv" in names
+    result = subprocess.run([sys.executable, "-m", "ids_utils", "compare-runs",
+                             str(tmp_path / "published" / run.name), str(run)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
