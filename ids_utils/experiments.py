@@ -147,6 +147,23 @@ def advantage(per_seed: pd.DataFrame, reference: str, metric: str,
                          "p_value": difference["p_value"]})
 
 
+def describe_advantage(row: pd.Series) -> str:
+    """One advantage (reference minus other, :func:`advantage`) in words: the mean, its
+    interval, and whether the reference is better (interval above zero), worse (below) or
+    not clearly different."""
+    if pd.isna(row["ci_low"]):
+        return f"{row['mean']:+.4f} (one seed, no interval)"
+    word = ("better" if row["ci_low"] > 0 else "worse" if row["ci_high"] < 0
+            else "no clear difference")
+    return f"{row['mean']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], {word}"
+
+
+def ablation_answer(advantages: pd.DataFrame, metric: str, variants) -> str:
+    """The ablation chapter's answer: the CNN-LSTM's metric minus each variant's."""
+    return (f"The CNN-LSTM's {metric} minus each variant's: "
+            + "; ".join(f"{v}: {describe_advantage(advantages.loc[v])}" for v in variants) + ".")
+
+
 def table(per_seed: pd.DataFrame, by: str, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
     """Mean over seeds per group, with the interval of each metric as "[low, high]"."""
     rows = {}

@@ -119,3 +119,17 @@ def test_cross_dataset_protocols_and_jobs(kdd_test):
     assert [j["lstm_activation"] for j in jobs[:2]] == list(CNN_LSTMS.values())
     assert all(j["unscaled"] == protocols[(p, s)][3] for j, (p, s) in
                zip(jobs[::2], protocols))
+
+
+def test_advantages_are_described_by_the_side_of_zero_their_interval_lies_on():
+    import pandas as pd
+
+    table = pd.DataFrame({"mean": [0.05, -0.04, 0.01, 0.02], "ci_low": [0.01, -0.08, -0.02, None],
+                          "ci_high": [0.09, -0.01, 0.03, None]},
+                         index=["CNN only", "LSTM only", "MLP", "no dropout"])
+    text = experiments.ablation_answer(table, "f1", ["CNN only", "LSTM only", "MLP",
+                                                     "no dropout"])
+    assert text == ("The CNN-LSTM's f1 minus each variant's: CNN only: +0.0500 [+0.0100, "
+                    "+0.0900], better; LSTM only: -0.0400 [-0.0800, -0.0100], worse; MLP: "
+                    "+0.0100 [-0.0200, +0.0300], no clear difference; no dropout: +0.0200 (one "
+                    "seed, no interval).")
