@@ -64,7 +64,6 @@ chromium:
 ## unit tests; writes tests/MUTATION.md (not part of `make test`: it takes long)
 mutation: data
 	$(PY) -m pip install --quiet -r requirements-mutation.txt
-	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children 2 || true
 	$(PY) tests/mutation_report.py > tests/MUTATION.md
 

@@ -1,9 +1,11 @@
 """Write the mutation-testing report (Markdown) from mutmut's results: ``make mutation``.
 
-Score per module = killed / (all mutants - those listed as equivalent in
+Score per module = killed / (checked mutants - those listed as equivalent in
 ``tests/mutation_equivalent.txt``, one ``mutant: reason`` per line).  Mutants
-that no test reaches ("no tests") and survivors count against the score and
-are listed.
+that no test reaches ("no tests"), survivors and timeouts count against the
+score and are listed; a mutant whose test process crashed ("segfault") counts
+as killed (the tests did not pass); mutants of an interrupted run that were
+never checked are counted apart.
 """
 
 from __future__ import annotations
@@ -30,22 +32,27 @@ def main() -> int:
                 equivalent[name.strip()] = reason.strip()
     per_module = defaultdict(Counter)
     for name, state in status.items():
-        module = name.split(".x_")[0]
+        module = name.split(".x", 1)[0]  # functions are x_name, methods xǁClassǁname
+        state = "killed" if state == "segfault" else state
         per_module[module]["equivalent" if name in equivalent else state] += 1
     lines = ["# Mutation testing", "",
              "Written by `make mutation` (mutmut; configuration in `pyproject.toml`). Score = "
-             "killed / (mutants - equivalent).", "",
-             "| module | mutants | killed | survived | no test reaches it | equivalent | score |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "killed / (checked mutants - equivalent).", "",
+             "| module | mutants | not checked | killed | survived | timeout | no test reaches it "
+             "| equivalent | score |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     totals = Counter()
     for module in sorted(per_module):
         c = per_module[module]
         totals.update(c)
         lines.append(_row(module, c))
     lines.append(_row("**all**", totals))
+    if totals["not checked"]:
+        lines += ["", f"The run was interrupted: {totals['not checked']} mutants were not checked "
+                      "(`make mutation` resumes it); their modules' scores cover the checked ones."]
     lines += ["", "## Mutants not killed", ""]
     lines += [f"- `{name}`: {state}" for name, state in sorted(status.items())
-              if state != "killed" and name not in equivalent]
+              if state not in ("killed", "segfault", "not checked") and name not in equivalent]
     lines += ["", "## Equivalent mutants (no test can tell them apart)", ""]
     lines += [f"- `{name}`: {reason}" for name, reason in sorted(equivalent.items())]
     print("\n".join(lines))
@@ -54,10 +61,10 @@ def main() -> int:
 
 def _row(module: str, c: Counter) -> str:
     total = sum(c.values())
-    judged = total - c["equivalent"]
+    judged = total - c["equivalent"] - c["not checked"]
     score = f"{c['killed'] / judged:.0%}" if judged else "-"
-    return (f"| {module} | {total} | {c['killed']} | {c['survived']} | {c['no tests']} | "
-            f"{c['equivalent']} | {score} |")
+    return (f"| {module} | {total} | {c['not checked']} | {c['killed']} | {c['survived']} | "
+            f"{c['timeout']} | {c['no tests']} | {c['equivalent']} | {score} |")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,22 @@ def test_original_release_labels_map_to_families():
     block = parse("1,2,3,BenignTraffic", "1,2,3,DDoS-ICMP_Flood", head=h)
     assert block.family == ["Benign", "DDoS"]
     assert [flowcsv.is_attack(f) for f in block.family] == [0, 1]
+
+
+def test_header_errors_name_line_one_and_say_exactly_what_is_wrong():
+    from ids_utils.schema import MERGED_FEATURES, ORIGINAL_FEATURES
+
+    with pytest.raises(DataError) as info:
+        flowcsv.parse_header(b"a,\xff,c", FEATURES, "f.csv")
+    assert str(info.value) == "f.csv, line 1: the header is not UTF-8 text"
+    with pytest.raises(DataError) as info:
+        header("")
+    assert str(info.value) == "f.csv, line 1: the header line is empty (no column names)"
+    with pytest.raises(DataError) as info:
+        header("a,b,b,c,c")
+    assert info.value.problem == "the header repeats column name(s) b, c"
+    with pytest.raises(DataError) as info:  # a header of the other release says which it is
+        flowcsv.parse_header(",".join(ORIGINAL_FEATURES), MERGED_FEATURES, "f.csv")
+    assert info.value.problem == ("the header lacks 2 feature(s) the model needs: Time_To_Live, "
+                                  "IGMP (the header is ciciot2023-original; the model expects 39 "
+                                  "features)")
