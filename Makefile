@@ -9,17 +9,19 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test venv data unit nbval book-ci check-html chromium notebooks lab mutation clean
+.PHONY: book test venv data unit unit-alone unit-run nbval book-ci check-html chromium notebooks lab mutation clean
 
 ## book: set up, fetch the data, run the paper profile, build the HTML into _build/html
 book: data
 	$(RUN) pipeline --profile paper
 	$(RUN) build-book --run-dir runs/paper
 
-## test: strict build of a ci run, unit tests (reusing that run), nbval over the notebooks
-## (ci profile), and the build checked page by page in headless Chromium
-test: book-ci
-	$(MAKE) unit CI_RUN=$(CURDIR)/runs/ci
+## test: strict build of a ci run with the unit tests that need no run beside it, then the
+## pipeline tests (reusing that run), nbval over the notebooks (ci profile), and the build checked
+## page by page in headless Chromium
+test: data
+	$(MAKE) -j2 book-ci unit-alone
+	$(MAKE) unit-run CI_RUN=$(CURDIR)/runs/ci
 	$(MAKE) nbval NBVAL_RUN=$(CURDIR)/runs/ci
 	$(MAKE) check-html
 
@@ -38,6 +40,14 @@ data: venv
 # CI_RUN: a complete ci run the pipeline tests may reuse (set by `make test`).
 unit: data
 	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser --durations=15
+
+# `make test` splits the unit tests: those that need no ci run run beside the ci pipeline (the two
+# leave the cores about half idle alone), the pipeline tests after it, reusing its run.
+unit-alone: data
+	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/test_pipeline.py --durations=10
+
+unit-run: data
+	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests/test_pipeline.py --durations=5
 
 # NBVAL_RUN: a ci run whose valid executions nbval compares against instead of executing
 # the notebooks again (tests/nbval_reuse.py; set by `make test`).
