@@ -14,7 +14,6 @@ file in the destination folder and are renamed only once complete and checked.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 

@@ -174,9 +174,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_data(args) -> int:
-    from . import datasets
-    from .audit import SourceSummary
-
     reports = [_check_one(file) for path in args.paths for file in _expand(path)]
     if args.json:
         print(dumps(reports, indent=2))
@@ -344,17 +341,17 @@ def _score(args) -> int:
 
 def _labelled(args) -> bool:
     """Whether the input has a label column (then metrics are printed, not scores)."""
-    from .flowcsv import LABEL_COLUMNS
+    from .flowcsv import LABEL_COLUMNS, header_columns
     from .schema import DataError
 
     try:
         with open(args.input, "rb") as stream:
-            header = stream.readline().decode("utf-8", "replace").removeprefix("\ufeff")
+            first = stream.readline().rstrip(b"\n")
     except IsADirectoryError:
         raise DataError(args.input, "is a folder; give one CSV file") from None
     except FileNotFoundError:
         raise DataError(args.input, "no such file") from None
-    return any(column in LABEL_COLUMNS for column in header.strip().split(","))
+    return any(column in LABEL_COLUMNS for column in header_columns(first, str(args.input)))
 
 
 def _latency(args) -> int:

@@ -98,15 +98,7 @@ def parse_header(raw: bytes | str, features, source: str) -> Header:
         If the header is not UTF-8 text, is empty, repeats a column name or
         lacks a feature the model needs.
     """
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DataError(source, "the header is not UTF-8 text", line=1) from None
-    text = raw.removeprefix("\ufeff").rstrip("\r\n")
-    if not text.strip():
-        raise DataError(source, "the header line is empty (no column names)", line=1)
-    columns = next(csv.reader([text]))
+    columns = header_columns(raw, source)
     seen, repeated = set(), []
     for name in columns:
         if name in seen and name not in repeated:
@@ -128,6 +120,25 @@ def parse_header(raw: bytes | str, features, source: str) -> Header:
                   positions=tuple(columns.index(f) for f in features),
                   label_column=label_column,
                   label_at=None if label_column is None else columns.index(label_column))
+
+
+def header_columns(raw: bytes | str, source: str) -> list[str]:
+    """The column names of a header line (a leading byte-order mark dropped).
+
+    Raises
+    ------
+    DataError
+        If the header is not UTF-8 text or is empty.
+    """
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(source, "the header is not UTF-8 text", line=1) from None
+    text = raw.removeprefix("\ufeff").rstrip("\r\n")
+    if not text.strip():
+        raise DataError(source, "the header line is empty (no column names)", line=1)
+    return next(csv.reader([text]))
 
 
 def parse_block(raw_lines, first_line: int, header: Header, mean: np.ndarray,

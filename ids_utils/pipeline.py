@@ -422,7 +422,7 @@ def write_environment(folder: Path) -> Path:
 
     lines = [f"- **Python** {platform.python_version()} on {platform.system()} "
              f"{platform.machine()}, {os.cpu_count()} CPU cores",
-             f"- **Packages** (all pinned in `requirements.txt`): " +
+             "- **Packages** (all pinned in `requirements.txt`): " +
              ", ".join(f"{name} {metadata.version(name)}" for name in KEY_PACKAGES)]
     return _write_markdown(folder, "environment.md", "\n".join(lines) + "\n")
 

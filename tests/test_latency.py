@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ids_utils import datasets, detectors, latency, models, preprocess, training
+from ids_utils import datasets, detectors, latency, preprocess, training
 
 
 @pytest.fixture(scope="module")
