@@ -28,7 +28,7 @@ from .schema import RELEASES
 DETECTOR_ENTRY = "ids_detector.json"
 FORMAT_VERSION = 1
 
-#: Bump when :func:`ids_utils.latency.export_onnx_native` changes the graph it writes,
+#: Bump when :func:`ids_utils.runtimes.export_onnx_native` changes the graph it writes,
 #: so that cached graphs of the old form are not reused.
 ONNX_GRAPH_VERSION = 1
 
@@ -261,7 +261,7 @@ def onnx_graph(spec: DetectorSpec) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    from .latency import export_onnx_native
+    from .runtimes import export_onnx_native
 
     model = load_detector(spec.path).model
     for candidate in candidates:

@@ -16,6 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .models import CONV, DENSE, LSTM_32, LSTM_64, SEQUENCE
+
 #: Binary cross-entropy of a model that answers 0.5 for every flow: where
 #: training starts, and a loss no sound run ever exceeds for long.
 UNINFORMED_LOSS = math.log(2)
@@ -169,20 +171,20 @@ def training_diagnostics(x: np.ndarray, y: np.ndarray, seed: int, lstm_activatio
 def _probe(model, twin, x: np.ndarray) -> tuple[list[dict], list[dict]]:
     """Largest |h_t| per position of each LSTM, and the share of dead units per layer."""
     outputs = {}
-    value = model.get_layer("as_sequence")(x)
-    for name in ("conv", "lstm_64", "lstm_32", "dense_16"):
+    value = model.get_layer(SEQUENCE)(x)
+    for name in (CONV, LSTM_64, LSTM_32, DENSE):
         layer = model.get_layer(name)
-        if name == "lstm_32":
+        if name == LSTM_32:
             if not twin.built:
                 twin.build(value.shape)
             twin.set_weights(layer.get_weights())
-            outputs["lstm_32"] = np.asarray(twin(value))
-            value = outputs["lstm_32"][:, -1, :]
+            outputs[LSTM_32] = np.asarray(twin(value))
+            value = outputs[LSTM_32][:, -1, :]
             continue
         value = np.asarray(layer(value))
         outputs[name] = value
     hidden = [{"layer": name, "position": position + 1, "max_abs": float(largest)}
-              for name in ("lstm_64", "lstm_32")
+              for name in (LSTM_64, LSTM_32)
               for position, largest in enumerate(np.abs(outputs[name]).max(axis=(0, 2)))]
     dead = []
     for name, output in outputs.items():
@@ -191,7 +193,7 @@ def _probe(model, twin, x: np.ndarray) -> tuple[list[dict], list[dict]]:
     return hidden, dead
 
 
-def growth_per_position(hidden: pd.DataFrame, layer: str = "lstm_64") -> float:
+def growth_per_position(hidden: pd.DataFrame, layer: str = LSTM_64) -> float:
     """Geometric mean growth of the largest |h_t| from one sequence position to the next,
     at the last probe (1 for a bounded state that does not grow)."""
     last = hidden[(hidden["layer"] == layer) & (hidden["step"] == hidden["step"].max())]
@@ -211,7 +213,7 @@ def summary_table(diagnosis: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame
         last = hidden["step"].max()
         row = {"steps": int(steps["step"].max()), "largest batch loss": steps["loss"].max(),
                "largest gradient norm": steps["grad_norm"].max()}
-        for layer in ("lstm_64", "lstm_32"):
+        for layer in (LSTM_64, LSTM_32):
             final = hidden[(hidden["layer"] == layer) & (hidden["step"] == last)]
             row[f"largest |h_t| {layer}"] = final["max_abs"].max()
             row[f"growth per position {layer}"] = growth_per_position(hidden, layer)

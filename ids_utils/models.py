@@ -60,6 +60,12 @@ def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = 
                        steps_per_execution, lstm_activation)
 
 
+#: The names of the CNN-LSTM's layers, which the modules that read its layers use
+#: (the ONNX export, the training diagnostics) rather than typing them again.
+SEQUENCE, CONV, LSTM_64, LSTM_32, DENSE, OUTPUT = (
+    "as_sequence", "conv", "lstm_64", "lstm_32", "dense_16", "attack_probability")
+
+
 def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
                 unroll: bool = False, jit_compile: bool | str = "auto",
                 steps_per_execution: int = 1, lstm_activation: str = "relu"):
@@ -82,9 +88,9 @@ def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
     if n_features < 3:
         raise ValueError(f"n_features must be at least 3 (the kernel size), got {n_features}")
     inputs = keras.Input(shape=(n_features,), name="flow")
-    sequence = layers.Reshape((n_features, 1), name="as_sequence")(inputs)
+    sequence = layers.Reshape((n_features, 1), name=SEQUENCE)(inputs)
     if variant in ("CNN-LSTM", "no dropout", "CNN only"):
-        x = layers.Conv1D(32, 3, padding="same", activation="relu", name="conv")(sequence)
+        x = layers.Conv1D(32, 3, padding="same", activation="relu", name=CONV)(sequence)
     else:
         x = sequence
     if variant == "CNN only":
@@ -94,11 +100,11 @@ def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
         x = layers.Dense(160, activation="relu", name="dense_160b")(x)
     else:
         x = layers.LSTM(64, return_sequences=True, activation=lstm_activation, unroll=unroll,
-                        name="lstm_64")(x)
-        x = layers.LSTM(32, activation=lstm_activation, unroll=unroll, name="lstm_32")(x)
-    x = layers.Dense(16, activation="relu", name="dense_16")(x)
+                        name=LSTM_64)(x)
+        x = layers.LSTM(32, activation=lstm_activation, unroll=unroll, name=LSTM_32)(x)
+    x = layers.Dense(16, activation="relu", name=DENSE)(x)
     x = layers.Dropout(0.0 if variant == "no dropout" else 0.5, name="dropout")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="attack_probability")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
     name = "cnn_lstm" if variant == "CNN-LSTM" else variant.lower().replace(" ", "_")
     model = keras.Model(inputs, outputs, name=name)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -114,11 +120,11 @@ def architecture_settings(model) -> dict:
     ``paper_claims("setting")`` instead of trusting the code that builds it.
     """
     config = {layer.name: layer.get_config() for layer in model.layers}
-    return {"conv_filters": config["conv"]["filters"],
-            "kernel_size": config["conv"]["kernel_size"][0],
-            "lstm1_units": config["lstm_64"]["units"],
-            "lstm2_units": config["lstm_32"]["units"],
-            "dense_units": config["dense_16"]["units"],
+    return {"conv_filters": config[CONV]["filters"],
+            "kernel_size": config[CONV]["kernel_size"][0],
+            "lstm1_units": config[LSTM_64]["units"],
+            "lstm2_units": config[LSTM_32]["units"],
+            "dense_units": config[DENSE]["units"],
             "dropout_rate": config["dropout"]["rate"]}
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
+
+from .models import LSTM_64
 
 
 
@@ -48,7 +51,7 @@ def warning_box(text: str):
                 f"<p>{escape(text)}</p></div>")
 
 
-def layer_stack(layers: "pd.DataFrame") -> plt.Figure:
+def layer_stack(layers: pd.DataFrame) -> plt.Figure:
     """The model's layers top to bottom with their parameter counts and output shapes.
 
     ``layers`` has columns ``layer``, ``output_shape`` and ``parameters``.
@@ -64,7 +67,7 @@ def layer_stack(layers: "pd.DataFrame") -> plt.Figure:
     return fig
 
 
-def training_curves(history: "pd.DataFrame", paper_points: "pd.DataFrame") -> plt.Figure:
+def training_curves(history: pd.DataFrame, paper_points: pd.DataFrame) -> plt.Figure:
     """Loss and accuracy per epoch of each CNN-LSTM, training versus validation, with the
     paper's points.
 
@@ -100,7 +103,7 @@ def divergence_diagnostics(diagnosis: dict, title: str) -> plt.Figure:
 
     steps = pd.concat([d["steps"].assign(model=name) for name, d in diagnosis.items()])
     hidden = pd.concat([d["hidden"].assign(model=name) for name, d in diagnosis.items()])
-    last = hidden[(hidden["layer"] == "lstm_64") & (hidden["step"] == hidden["step"].max())]
+    last = hidden[(hidden["layer"] == LSTM_64) & (hidden["step"] == hidden["step"].max())]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, column, label in ((axes[0], "loss", "batch loss"),
                               (axes[1], "grad_norm", "gradient norm")):
@@ -108,7 +111,7 @@ def divergence_diagnostics(diagnosis: dict, title: str) -> plt.Figure:
         ax.set(yscale="log", xlabel="optimiser step", ylabel=label, title=label.capitalize())
     sns.lineplot(data=last, x="position", y="max_abs", hue="model", ax=axes[2], marker=".")
     axes[2].set(yscale="log", xlabel="sequence position (feature)", ylabel="largest |h_t|",
-                title=f"lstm_64 after {int(last['step'].max())} steps")
+                title=f"{LSTM_64} after {int(last['step'].max())} steps")
     for ax in axes:
         ax.legend(fontsize=7)
     fig.suptitle(title, y=1.02)
@@ -116,7 +119,7 @@ def divergence_diagnostics(diagnosis: dict, title: str) -> plt.Figure:
     return fig
 
 
-def roc_pr_curves(predictions: "pd.DataFrame") -> plt.Figure:
+def roc_pr_curves(predictions: pd.DataFrame) -> plt.Figure:
     """ROC and precision-recall curves of the test predictions, one line per model and seed.
 
     ``predictions`` has ``model``, ``seed``, ``attack`` and ``probability``.
@@ -147,7 +150,7 @@ def roc_pr_curves(predictions: "pd.DataFrame") -> plt.Figure:
     return fig
 
 
-def sweep_heatmaps(validation: "pd.DataFrame", metric: str) -> plt.Figure:
+def sweep_heatmaps(validation: pd.DataFrame, metric: str) -> plt.Figure:
     """One heatmap per model of the mean validation metric over learning rate x batch size."""
     models = list(dict.fromkeys(validation["model"]))
     fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.6), squeeze=False)
@@ -162,7 +165,7 @@ def sweep_heatmaps(validation: "pd.DataFrame", metric: str) -> plt.Figure:
     return fig
 
 
-def learning_curves(curves: "pd.DataFrame", metrics: tuple[str, ...], title: str) -> plt.Figure:
+def learning_curves(curves: pd.DataFrame, metrics: tuple[str, ...], title: str) -> plt.Figure:
     """Test metrics against training flows (log scale), one line per model; bands span seeds.
 
     ``curves`` has ``model``, ``train_flows`` and one column per metric.
@@ -179,7 +182,7 @@ def learning_curves(curves: "pd.DataFrame", metrics: tuple[str, ...], title: str
     return grid.figure
 
 
-def confusion_heatmaps(ours: "pd.DataFrame", paper: "pd.DataFrame", ours_title: str) -> plt.Figure:
+def confusion_heatmaps(ours: pd.DataFrame, paper: pd.DataFrame, ours_title: str) -> plt.Figure:
     """Our confusion matrix beside the paper's Table 2 (rows actual, columns predicted)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, matrix, title in ((axes[0], ours, ours_title), (axes[1], paper, "Paper, Table 2")):

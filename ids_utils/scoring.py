@@ -55,7 +55,7 @@ class Scorer:
     """
 
     def __init__(self, model_path: str | Path, threads: int = 1):
-        from .latency import OnnxRunner
+        from .runtimes import OnnxRunner
 
         self.spec: DetectorSpec = read_detector(model_path)
         self.runner = OnnxRunner(onnx_graph(self.spec), threads=threads)
