@@ -12,12 +12,13 @@ One module per concern:
 - results: ``evaluation``, ``baselines``, ``error_analysis``, ``experiments``
   (the Beyond-the-paper runs), ``tuning`` (the sweep of unstated settings),
   ``curves`` (learning curves), ``latency``, ``paper`` (the paper's claims, the
-  only typed-in values), ``ledger``, ``compare`` (two runs side by side);
+  only typed-in values), ``ledger``, ``compare`` (two runs side by side, and
+  how far numbers move with the thread count);
 - scoring: ``flowcsv`` (the one CSV reader of the scorer), ``scoring``;
 - running: ``profiles``, ``pipeline`` (papermill runner, book build),
-  ``stage_cache``, ``artifacts`` (run files), ``files`` (atomic writes, strict
-  JSON), ``plots`` (one seaborn style), ``prose`` (numbers typed into the
-  book), ``cli``.
+  ``snippets`` (the Markdown the book's chapters include), ``stage_cache``,
+  ``artifacts`` (run files), ``files`` (atomic writes, strict JSON), ``plots``
+  (one seaborn style), ``prose`` (numbers typed into the book), ``cli``.
 """
 
 import os

@@ -109,3 +109,122 @@ def read_machine(run_dir: str | Path) -> dict | None:
 
     path = Path(run_dir) / "artifacts" / "machine.json"
     return read_json(path) if path.is_file() else None
+
+
+#: The baseline whose fit uses several threads (its histogram sums), measured beside the
+#: CNN-LSTMs by :func:`thread_movement`.
+THREADED_BASELINE = "XGBoost"
+
+
+def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
+    """How far one seed's Table 1 metrics move when its models are trained with another
+    thread count: a stand-in, on one machine, for a rerun on another machine.
+
+    Both CNN-LSTMs are trained again on the seed's split with ``threads``
+    TensorFlow threads (the run's workers use
+    :data:`~ids_utils.workers.THREADS_PER_WORKER`), with the run's settings
+    (``training.json``); :data:`THREADED_BASELINE` is fitted again with one
+    thread if the run used several, with ``threads`` otherwise.  Each rerun
+    scores the seed's test flows; nothing is chosen on them.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run whose evaluation and baselines stages are done.
+    seed : int
+        One of the run's seeds.
+    threads : int, default 2
+        The other thread count of the CNN-LSTMs.
+
+    Returns
+    -------
+    dict
+        ``seed`` and, per model, ``threads_run``, ``threads_rerun``,
+        ``identical_probabilities`` (bit for bit), ``max_probability_difference``,
+        ``flipped_predictions`` (test flows whose class changed), ``diverged``
+        (run, rerun: CNN-LSTMs only) and ``metrics``: metric -> ``run``,
+        ``rerun``, ``difference`` (rerun minus run).
+
+    Raises
+    ------
+    ValueError
+        If ``threads`` equals the workers' own count, or the seed is not in the run.
+    """
+    from .artifacts import artifacts_dir, load_scaled_split, read_json, read_parquet
+    from .baselines import attack_probability, make_baselines
+    from .models import CNN_LSTMS
+    from .training import retrain_test_probability
+    from .workers import THREADS_PER_WORKER, run_with_threads
+
+    if threads == THREADS_PER_WORKER:
+        raise ValueError(f"threads must differ from the run's {THREADS_PER_WORKER} per training")
+    artifacts = artifacts_dir(run_dir)
+    training = read_json(artifacts / "training.json")
+    if seed not in training["seeds"]:
+        raise ValueError(f"seed {seed} is not among the run's seeds {training['seeds']}")
+    threshold = read_json(artifacts / "metrics.json")["threshold"]
+    settings = {key: training[key] for key in ("epochs", "batch_size", "learning_rate")}
+    cnn_lstms = read_parquet(artifacts / "predictions.parquet")
+    jobs = [{"run_dir": str(run_dir), "seed": seed, "model": model, "threshold": threshold,
+             **settings} for model in CNN_LSTMS]
+    report = {"seed": seed, "models": {}}
+    for rerun in run_with_threads(retrain_test_probability, jobs, threads):
+        model = rerun["model"]
+        published = cnn_lstms[(cnn_lstms["model"] == model) & (cnn_lstms["seed"] == seed)]
+        diverged = training["models"][model]["diverged"][str(seed)]["diverged"]
+        report["models"][model] = {
+            "threads_run": THREADS_PER_WORKER, "threads_rerun": threads,
+            "diverged": {"run": diverged, "rerun": rerun["diverged"]},
+            **_movement(published, rerun["probability"], threshold)}
+
+    x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
+    x_test, _, _ = load_scaled_split(run_dir, seed, "test")
+    baseline = make_baselines(seed)[THREADED_BASELINE]
+    threads_run = baseline.get_params()["n_jobs"]
+    threads_rerun = 1 if threads_run != 1 else threads
+    baseline.set_params(n_jobs=threads_rerun).fit(x_train, y_train)
+    baselines = read_parquet(artifacts / "baseline_predictions.parquet")
+    published = baselines[(baselines["model"] == THREADED_BASELINE) & (baselines["seed"] == seed)]
+    report["models"][THREADED_BASELINE] = {
+        "threads_run": threads_run, "threads_rerun": threads_rerun, "diverged": None,
+        **_movement(published, attack_probability(baseline, x_test), threshold)}
+    return report
+
+
+def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
+    """Compare a run's predictions of a seed's test flows with a rerun's probabilities."""
+    import numpy as np
+
+    from .evaluation import binary_metrics
+    from .paper import TABLE1_METRICS
+
+    probability = np.asarray(probability, dtype="float64")
+    if len(probability) != len(published):
+        raise ValueError(f"the rerun scored {len(probability)} test flows, the run "
+                         f"{len(published)}")
+    y = published["attack"].to_numpy()
+    run = binary_metrics(y, published["probability"].to_numpy(), threshold)
+    rerun = binary_metrics(y, probability, threshold)
+    difference = np.abs(probability - published["probability"].to_numpy())
+    flipped = (probability >= threshold) != (published["prediction"].to_numpy() == 1)
+    return {"identical_probabilities": bool(np.array_equal(
+                probability.astype("float32"), published["probability"].to_numpy("float32"))),
+            "max_probability_difference": float(difference.max(initial=0.0)),
+            "flipped_predictions": int(flipped.sum()),
+            "metrics": {metric: {"run": run[metric], "rerun": rerun[metric],
+                                 "difference": rerun[metric] - run[metric]}
+                        for metric in TABLE1_METRICS}}
+
+
+def thread_movement_table(report: dict) -> pd.DataFrame:
+    """:func:`thread_movement`'s report as a table: one row per model, the thread counts,
+    the flows whose class changed, and each Table 1 metric's difference (rerun minus run)."""
+    rows = []
+    for model, result in report["models"].items():
+        rows.append({"model": model,
+                     "threads (run, rerun)": f"{result['threads_run']}, {result['threads_rerun']}",
+                     "identical probabilities": result["identical_probabilities"],
+                     "flipped predictions": result["flipped_predictions"],
+                     **{metric: values["difference"]
+                        for metric, values in result["metrics"].items()}})
+    return pd.DataFrame(rows).set_index("model")

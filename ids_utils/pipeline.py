@@ -9,11 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from .acquire import OFFICIAL_PART_COUNT, OFFICIAL_RELEASE_BENIGN, OFFICIAL_RELEASE_FLOWS
 from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
-from .files import dumps
 from .datasets import DataError
 from .profiles import get_profile
+from .snippets import write_snippets
 from .stage_cache import StageCache, environment_key, snapshot, written_between
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -299,14 +298,7 @@ def build_book(run_dir: str | Path, strict: bool = False,
     shutil.copytree(executed, stage / "notebooks")
     for notebook in sorted((stage / "notebooks").glob("*.ipynb")):
         prepare_page(notebook, run_dir)
-    generated = stage / "book" / "_generated"
-    write_build_facts(run_dir, generated)
-    write_timings(run_dir, generated)
-    write_training_speed(run_dir, generated)
-    write_parallelism(run_dir, generated)
-    write_ledger(run_dir, generated)
-    write_environment(generated)
-    write_run_download(run_dir, generated)
+    write_snippets(run_dir, stage / "book" / "_generated")
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
                "--path-output", str(Path(output_dir).resolve())]
     if strict:
@@ -344,89 +336,6 @@ def prepare_page(path: Path, run_dir: Path) -> None:
     path.write_text(text)
 
 
-def write_build_facts(run_dir: Path, folder: Path) -> Path:
-    """Write the Markdown snippet that tells which data and scale a build used.
-
-    Generated from the run's ``data_report.json`` so no number is typed by hand.
-    """
-    report = read_json(run_dir / "artifacts" / "data_report.json")
-    sample = report["sample"]
-    source = report["source"]
-    lines = [
-        f"- **Profile**: `{report['profile']}`",
-        f"- **Source**: {source['release']} ({source['files']} file(s), "
-        f"{source['summary']['rows']:,} flows, {source['summary']['benign']:,} benign)",
-        f"- **Sample**: {sample['achieved']['total']:,} flows "
-        f"({sample['achieved']['benign']:,} benign, {sample['achieved']['attack']:,} attack) "
-        f"of the {sample['requested']['total']:,} requested",
-        f"- **Features**: {len(report['features']['used'])}",
-    ]
-    if sample["shortfall"]:
-        lines.append(f"- **Scale**: {sample['shortfall']}")
-    lines.append(f"- **The full original release** (its publishers' figures): "
-                 f"{OFFICIAL_RELEASE_FLOWS:,} flows ({OFFICIAL_RELEASE_BENIGN:,} benign) in "
-                 f"{OFFICIAL_PART_COUNT} part files")
-    return _write_markdown(folder, "build_facts.md", "\n".join(lines) + "\n")
-
-
-def write_timings(run_dir: Path, folder: Path) -> Path:
-    """Write the Markdown table of the seconds each stage took in the run."""
-    timings = read_json(run_dir / "artifacts" / "timings.json")
-    rows = ["| stage | seconds |", "| --- | ---: |"]
-    rows += [f"| `{stage}` | {seconds:.1f} |" for stage, seconds in timings.items()]
-    total = sum(timings.values())
-    rows.append(f"| **all stages** ({total / 60:.1f} minutes) | {total:.1f} |")
-    return _write_markdown(folder, "timings.md", "\n".join(rows) + "\n")
-
-
-def write_training_speed(run_dir: Path, folder: Path) -> Path:
-    """Write the Markdown table of the training-speed benchmark of the run."""
-    results = read_json(run_dir / "artifacts" / "training_speed.json")
-    rows = ["| setting | rows | first epoch (s) | s per epoch | flows per s | GFLOP/s | "
-            "min for 20 epochs |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    rows += [f"| {r['setting']} | {r['rows']:,} | {r['first_epoch_seconds']:.1f} | "
-             f"{r['seconds_per_epoch']:.1f} | {r['flows_per_second']:,.0f} | "
-             f"{r.get('gflops_per_second', float('nan')):.1f} | "
-             f"{r['minutes_for_20_epochs']:.1f} |" for r in results]
-    return _write_markdown(folder, "training_speed.md", "\n".join(rows) + "\n")
-
-
-def write_parallelism(run_dir: Path, folder: Path) -> Path:
-    """Write the sentence comparing one two-thread process with two one-thread processes."""
-    result = read_json(run_dir / "artifacts" / "parallelism.json")
-    text = (f"Measured in this run: {result['jobs']} trainings took "
-            f"{result['serial_seconds']:.1f} s one after the other in one process with "
-            f"{result['cores']} TensorFlow threads, and {result['parallel_seconds']:.1f} s side "
-            f"by side in {result['cores']} one-thread processes; the {result['faster']} "
-            "arrangement is the faster here.\n")
-    return _write_markdown(folder, "parallelism.md", text)
-
-
-def write_ledger(run_dir: Path, folder: Path) -> Path:
-    """Write the claims ledger of the run, and the verdict rule above it, as Markdown."""
-    from .ledger import VERDICT_RULE, build_ledger, ledger_markdown
-
-    _write_markdown(folder, "verdict_rule.md", VERDICT_RULE)
-    return _write_markdown(folder, "ledger.md", ledger_markdown(build_ledger(run_dir)))
-
-
-#: The packages whose versions the reproducibility chapter lists.
-KEY_PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn", "xgboost-cpu", "pandas", "numpy",
-                "onnxruntime", "jupyter-book", "myst-nb", "papermill")
-
-
-def write_environment(folder: Path) -> Path:
-    """Write the Markdown list of the interpreter, machine and key package versions."""
-    import platform
-    from importlib import metadata
-
-    lines = [f"- **Python** {platform.python_version()} on {platform.system()} "
-             f"{platform.machine()}, {os.cpu_count()} CPU cores",
-             "- **Packages** (all pinned in `requirements.txt`): " +
-             ", ".join(f"{name} {metadata.version(name)}" for name in KEY_PACKAGES)]
-    return _write_markdown(folder, "environment.md", "\n".join(lines) + "\n")
-
-
 def source_commit() -> str:
     """The project's git commit (with ``-dirty`` for uncommitted changes), or ``unknown``."""
     def git(*args):
@@ -454,39 +363,4 @@ def write_config(run_dir: Path, path: Path) -> Path:
               f"commit <code>{source_commit()}</code>.")
     config.setdefault("html", {})["extra_footer"] = footer
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-#: The archive of a run's results offered on the reproducibility page.
-RUN_DOWNLOAD = "run-artifacts.zip"
-
-
-def write_run_download(run_dir: Path, folder: Path) -> Path:
-    """Zip the run's JSON artefacts, training histories and ledger (CSV and JSON).
-
-    Unzipped, it is a run folder that ``compare-runs`` reads: a reviewer
-    compares their rerun with the published numbers.
-    """
-    import zipfile
-
-    from .ledger import build_ledger
-
-    folder.mkdir(parents=True, exist_ok=True)
-    artifacts = run_dir / "artifacts"
-    files = sorted([*artifacts.glob("*.json"), *artifacts.glob("seed-*/*/history.csv")])
-    ledger = build_ledger(run_dir)
-    path = folder / RUN_DOWNLOAD
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in files:
-            archive.write(file, f"{run_dir.name}/{file.relative_to(run_dir)}")
-        archive.writestr(f"{run_dir.name}/ledger.csv", ledger.to_csv(index=False))
-        archive.writestr(f"{run_dir.name}/ledger.json",
-                         dumps(ledger.to_dict(orient="records"), indent=2))
-    return path
-
-
-def _write_markdown(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text)
     return path

@@ -122,9 +122,53 @@ def train_detector(run_dir: str, seed: int, model: str, features: list[str], thr
         ``model``, ``seed``, ``history`` (a DataFrame) and ``check``, the
         :func:`~ids_utils.diagnostics.divergence_check` of the run.
     """
-    from .artifacts import load_scaled_split, model_dir, read_json
-    from .diagnostics import divergence_check
+    from .artifacts import model_dir, read_json
     from .detectors import save_detector
+    from .models import CNN_LSTMS
+
+    trained, history, check = _fit_on_split(run_dir, seed, model, threshold, epochs,
+                                            batch_size, learning_rate)
+    folder = model_dir(run_dir, seed, model)
+    history.to_csv(folder / "history.csv", index=False)
+    scaler = read_json(folder.parent / "scaler.json")
+    save_detector(trained, folder / "model.keras", features, scaler, threshold,
+                  metadata={**(metadata or {}), "model": model, "seed": seed,
+                            "lstm_activation": CNN_LSTMS[model], "epochs": epochs,
+                            "batch_size": batch_size, "learning_rate": learning_rate,
+                            "diverged": check["diverged"]})
+    return {"model": model, "seed": seed, "history": history, "check": check}
+
+
+def retrain_test_probability(run_dir: str, seed: int, model: str, threshold: float,
+                             epochs: int, batch_size: int, learning_rate: float) -> dict:
+    """Train a CNN-LSTM again exactly as :func:`train_detector` did, in this process's
+    thread setting, and return its attack probability for each test flow.
+
+    A worker job of :func:`ids_utils.compare.thread_movement`, which measures how
+    far the same seed's numbers move with another thread count.  Nothing is
+    saved and no choice is made on the test set.
+
+    Returns
+    -------
+    dict
+        ``model``, ``seed``, ``probability`` (numpy.ndarray, test-set order) and
+        ``diverged``.
+    """
+    from .artifacts import load_scaled_split
+
+    trained, _, check = _fit_on_split(run_dir, seed, model, threshold, epochs, batch_size,
+                                      learning_rate)
+    x_test, _, _ = load_scaled_split(run_dir, seed, "test")
+    return {"model": model, "seed": seed, "diverged": check["diverged"],
+            "probability": trained.predict(x_test, batch_size=4096, verbose=0).ravel()}
+
+
+def _fit_on_split(run_dir: str, seed: int, model: str, threshold: float, epochs: int,
+                  batch_size: int, learning_rate: float):
+    """Train a CNN-LSTM on a seed's scaled training part, watching the validation part,
+    and check the run for divergence: (model, history, check)."""
+    from .artifacts import load_scaled_split
+    from .diagnostics import divergence_check
     from .models import CNN_LSTMS
 
     x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
@@ -135,15 +179,7 @@ def train_detector(run_dir: str, seed: int, model: str, features: list[str], thr
     check = divergence_check(history["loss"],
                              trained.predict(x_val, batch_size=4096, verbose=0).ravel(),
                              threshold)
-    folder = model_dir(run_dir, seed, model)
-    history.to_csv(folder / "history.csv", index=False)
-    scaler = read_json(folder.parent / "scaler.json")
-    save_detector(trained, folder / "model.keras", features, scaler, threshold,
-                  metadata={**(metadata or {}), "model": model, "seed": seed,
-                            "lstm_activation": CNN_LSTMS[model], "epochs": epochs,
-                            "batch_size": batch_size, "learning_rate": learning_rate,
-                            "diverged": check["diverged"]})
-    return {"model": model, "seed": seed, "history": history, "check": check}
+    return trained, history, check
 
 
 def runs_tables(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:

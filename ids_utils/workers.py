@@ -57,6 +57,22 @@ def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "tr
     return [future.result() for future in futures]
 
 
+def run_with_threads(function: Callable, jobs: list[dict], threads: int) -> list:
+    """Call ``function(**job)`` for every job, one after the other, in one fresh process
+    whose TensorFlow uses ``threads`` threads; results in job order.
+
+    TensorFlow fixes its thread pools once per process, so a thread count other
+    than the workers' needs a process of its own.
+    """
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    with ProcessPoolExecutor(max_workers=1, env=WORKER_ENV) as executor:
+        futures = [executor.submit(_in_worker, function, job, threads) for job in jobs]
+        return [future.result() for future in futures]
+
+
 def benchmark_parallelism(function: Callable, jobs: list[dict], cores: int = 2) -> dict:
     """Wall time of the same jobs run two ways on ``cores`` cores, in fresh processes.
 

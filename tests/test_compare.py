@@ -81,3 +81,59 @@ def test_a_flipped_verdict_exits_1_and_is_named(monkeypatch, capsys):
     assert "accuracy [stabilised]: A 0.93, B 0.97 (outside A's interval); reproduced -> " \
            "not reproduced  (VERDICT CHANGED)" in out
     assert "2 of 3 verdicts agree" in out
+
+
+def published_predictions(probability, attack):
+    probability = np.asarray(probability, dtype="float64")
+    return pd.DataFrame({"probability": probability, "attack": attack,
+                         "prediction": (probability >= 0.5).astype("int8")})
+
+
+def test_a_rerun_with_the_same_probabilities_moves_nothing():
+    published = published_predictions([0.1, 0.7, 0.4, 0.9], [0, 1, 1, 1])
+    moved = compare._movement(published, [0.1, 0.7, 0.4, 0.9], 0.5)
+    assert moved["identical_probabilities"] and moved["flipped_predictions"] == 0
+    assert moved["max_probability_difference"] == 0.0
+    assert all(m["difference"] == 0.0 for m in moved["metrics"].values())
+
+
+def test_a_flipped_flow_moves_the_metrics_by_its_weight():
+    published = published_predictions([0.1, 0.7, 0.4, 0.9], [0, 1, 1, 1])
+    moved = compare._movement(published, [0.1, 0.7, 0.6, 0.9], 0.5)  # the third flow now right
+    assert not moved["identical_probabilities"] and moved["flipped_predictions"] == 1
+    assert moved["max_probability_difference"] == pytest.approx(0.2)
+    metrics = moved["metrics"]
+    assert metrics["accuracy"]["run"] == 0.75 and metrics["accuracy"]["rerun"] == 1.0
+    assert metrics["accuracy"]["difference"] == 0.25
+    assert metrics["recall"]["difference"] == pytest.approx(1 / 3)
+    assert metrics["false_positive_rate"]["difference"] == 0.0
+
+
+def test_a_rerun_of_other_flows_is_refused():
+    published = published_predictions([0.1, 0.7], [0, 1])
+    with pytest.raises(ValueError, match="3 test flows, the run 2"):
+        compare._movement(published, [0.1, 0.7, 0.2], 0.5)
+
+
+def test_thread_movement_needs_another_thread_count_and_a_seed_of_the_run(tmp_path):
+    from ids_utils.artifacts import write_json
+
+    write_json(tmp_path / "artifacts" / "training.json", {"seeds": [42]})
+    with pytest.raises(ValueError, match="must differ"):
+        compare.thread_movement(tmp_path, 42, threads=1)
+    with pytest.raises(ValueError, match="seed 7 is not among"):
+        compare.thread_movement(tmp_path, 7, threads=2)
+
+
+def test_the_movement_table_has_a_row_per_model_and_a_column_per_metric():
+    from ids_utils.paper import TABLE1_METRICS
+
+    published = published_predictions([0.1, 0.7, 0.4, 0.9], [0, 1, 1, 1])
+    report = {"seed": 42, "models": {
+        "stabilised": {"threads_run": 1, "threads_rerun": 2, "diverged": {"run": False},
+                       **compare._movement(published, [0.1, 0.7, 0.6, 0.9], 0.5)}}}
+    table = compare.thread_movement_table(report)
+    assert table.index.tolist() == ["stabilised"]
+    assert set(TABLE1_METRICS) <= set(table.columns)
+    assert table.loc["stabilised", "accuracy"] == 0.25
+    assert table.loc["stabilised", "threads (run, rerun)"] == "1, 2"

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ids_utils import pipeline
+from ids_utils import pipeline, snippets
 from ids_utils.artifacts import read_json
 from ids_utils.profiles import PROFILES, get_profile
 
@@ -157,6 +157,26 @@ def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
                                    for m in result["per_seed"].values())
 
 
+def test_the_thread_count_rerun_starts_from_the_runs_own_numbers(two_ci_runs):
+    from ids_utils.compare import THREADED_BASELINE
+    from ids_utils.models import CNN_LSTMS
+
+    artifacts = two_ci_runs[0] / "artifacts"
+    movement = read_json(artifacts / "thread_movement.json")
+    metrics = read_json(artifacts / "metrics.json")
+    seed = str(movement["seed"])
+    assert set(movement["models"]) == {*CNN_LSTMS, THREADED_BASELINE}
+    for model, result in movement["models"].items():
+        assert result["threads_run"] != result["threads_rerun"]
+        for name, values in result["metrics"].items():
+            if model in CNN_LSTMS:  # the run's side is the evaluation chapter's number
+                assert values["run"] == metrics["models"][model]["per_seed"][seed][name]
+            assert values["difference"] == pytest.approx(values["rerun"] - values["run"])
+        if result["identical_probabilities"]:
+            assert result["flipped_predictions"] == 0 and \
+                result["max_probability_difference"] == 0.0
+
+
 def test_the_saved_models_are_the_papers_and_its_stabilised_twin(two_ci_runs):
     from ids_utils.artifacts import model_dir
     from ids_utils.detectors import load_detector
@@ -265,7 +285,7 @@ def test_the_published_run_archive_is_a_run_compare_runs_reads(two_ci_runs, tmp_
     import zipfile
 
     run = two_ci_runs[0]
-    archive = pipeline.write_run_download(run, tmp_path / "generated")
+    archive = snippets.write_run_download(run, tmp_path / "generated")
     with zipfile.ZipFile(archive) as opened:
         names = set(opened.namelist())
         opened.extractall(tmp_path / "published")

@@ -49,3 +49,17 @@ def test_the_parallelism_benchmark_times_both_arrangements():
     assert result["serial_seconds"] > 0 and result["parallel_seconds"] > 0
     assert result["faster"] == min(("serial", "parallel"),
                                    key=lambda a: result[f"{a}_seconds"])
+
+
+def _threads():
+    import tensorflow as tf
+
+    return (tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads())
+
+
+def test_run_with_threads_gives_tensorflow_that_many_threads_in_a_fresh_process():
+    assert workers.run_with_threads(_threads, [{}, {}], threads=2) == [(2, 2), (2, 2)]
+    assert workers.run_with_threads(_threads, [{}], threads=1) == [(1, 1)]
+    with pytest.raises(ValueError, match="at least 1"):
+        workers.run_with_threads(_threads, [{}], threads=0)
