@@ -8,7 +8,8 @@ One module per concern:
   source), ``preprocess`` (NaN/inf policy, split, scaling);
 - models: ``models`` (the CNN-LSTM and its ablations), ``training``,
   ``diagnostics`` (the divergence guard), ``workers`` (trainings in one-thread
-  processes), ``detectors`` (detector files, validation, the ONNX graph);
+  processes), ``detectors`` (detector files, validation, the ONNX graph),
+  ``runtimes`` (ONNX and LiteRT exports and their runners);
 - results: ``evaluation``, ``baselines``, ``error_analysis``, ``experiments``
   (the Beyond-the-paper runs), ``tuning`` (the sweep of unstated settings),
   ``curves`` (learning curves), ``latency``, ``paper`` (the paper's claims, the
