@@ -348,10 +348,22 @@ def source_commit() -> str:
     return head.stdout.strip() + ("-dirty" if dirty else "")
 
 
-def write_config(run_dir: Path, path: Path) -> Path:
+#: The environment variable that gives the book its public repository (``https://...``):
+#: with it the pages get a repository button and Binder and Colab launch buttons.
+REPOSITORY_VARIABLE = "IDS_REPOSITORY_URL"
+
+
+def write_config(run_dir: Path, path: Path, repository: str | None = None) -> Path:
     """Copy ``_config.yml``, adding a footer that names the run's profile, data and commit.
 
     The footer is on every page, so each page says what produced it.
+
+    Parameters
+    ----------
+    repository : str, optional
+        The project's public repository; :data:`REPOSITORY_VARIABLE` when None.
+        The project has no address of its own to type in here, so without one
+        the pages carry no repository or launch buttons (a download button only).
     """
     import yaml
 
@@ -362,5 +374,14 @@ def write_config(run_dir: Path, path: Path) -> Path:
               f"{report['source']['release']} ({sample['total']:,} flows sampled), "
               f"commit <code>{source_commit()}</code>.")
     config.setdefault("html", {})["extra_footer"] = footer
+    repository = repository or os.environ.get(REPOSITORY_VARIABLE)
+    if repository:
+        if not repository.startswith("https://"):
+            raise PipelineError(f"{REPOSITORY_VARIABLE}={repository!r}: give an https:// address")
+        config["repository"] = {"url": repository, "branch": "main"}
+        config["html"].update({"use_repository_button": True})
+        config["launch_buttons"] = {"notebook_interface": "jupyterlab",
+                                    "binderhub_url": "https://mybinder.org",
+                                    "colab_url": "https://colab.research.google.com"}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -97,3 +97,25 @@ def test_the_ledger_of_a_real_run_matches_its_golden_copy():
     assert text.splitlines() == golden.read_text().splitlines()
     assert set(table["verdict"]) == {ledger.REPRODUCED, ledger.NOT_REPRODUCED,
                                      ledger.NOT_TESTABLE, ledger.INCONSISTENT}
+
+
+def test_a_chapters_name_agrees_between_the_toc_the_ledger_and_its_notebook():
+    """The file name is the chapter's one name: the table of contents lists every stage
+    notebook, the ledger's chapters are among them, and each notebook asks for its own
+    verdicts."""
+    import re
+
+    import nbformat
+    import yaml
+
+    from ids_utils.pipeline import PROJECT_ROOT, notebook_paths
+
+    toc = yaml.safe_load((PROJECT_ROOT / "_toc.yml").read_text())
+    files = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    stems = [path.stem for path in notebook_paths()]
+    assert [f.removeprefix("notebooks/") for f in files if f.startswith("notebooks/")] == stems
+    assert set(ledger.CHAPTERS) <= set(stems)
+    for path in notebook_paths():
+        source = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+        asked = re.findall(r'glue_verdicts\(run_dir, "(\w+)"\)', source)
+        assert asked == ([path.stem] if path.stem in ledger.CHAPTERS else []), path.name

@@ -294,3 +294,29 @@ def test_the_published_run_archive_is_a_run_compare_runs_reads(two_ci_runs, tmp_
                              str(tmp_path / "published" / run.name), str(run)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def _data_report(run):
+    from ids_utils.artifacts import write_json
+
+    write_json(run / "artifacts" / "data_report.json", {
+        "profile": "ci", "source": {"release": "CICIoT2023 merged"},
+        "sample": {"achieved": {"total": 1500}}})
+
+
+def test_the_book_gets_launch_buttons_only_with_a_repository(tmp_path, monkeypatch):
+    import yaml
+
+    _data_report(tmp_path)
+    monkeypatch.delenv(pipeline.REPOSITORY_VARIABLE, raising=False)
+    plain = yaml.safe_load(pipeline.write_config(tmp_path, tmp_path / "a.yml").read_text())
+    assert "repository" not in plain and "launch_buttons" not in plain
+    assert "1,500 flows sampled" in plain["html"]["extra_footer"]
+    monkeypatch.setenv(pipeline.REPOSITORY_VARIABLE, "https://example.org/ids")
+    config = yaml.safe_load(pipeline.write_config(tmp_path, tmp_path / "b.yml").read_text())
+    assert config["repository"]["url"] == "https://example.org/ids"
+    assert config["html"]["use_repository_button"] and config["html"]["use_download_button"]
+    assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+    assert "colab_url" in config["launch_buttons"]
+    with pytest.raises(pipeline.PipelineError, match="https://"):
+        pipeline.write_config(tmp_path, tmp_path / "c.yml", repository="git@example.org:ids")
