@@ -38,22 +38,28 @@ REGISTRY_NAME = "SHA256SUMS"
 MIRROR_FILES = {
     "ciciot2023/CICIoT2023_merged_sample.csv": (
         "ciciot2023/merged/CICIoT2023_merged_sample.csv",
-        "571019eb5b58f032aeb340e30104b94b712a330e6b367e56b7df252f15a2ef43"),
+        "571019eb5b58f032aeb340e30104b94b712a330e6b367e56b7df252f15a2ef43",
+    ),
     "ciciot2023/CICIoT2023_original_sample.csv": (
         "ciciot2023/fixtures/CICIoT2023_original_sample.csv",
-        "5c7ac2c9a8e3c7b80527f15382fa8c38a2a3b49b7869bfa522fad9a86c823ffe"),
+        "5c7ac2c9a8e3c7b80527f15382fa8c38a2a3b49b7869bfa522fad9a86c823ffe",
+    ),
     "nsl-kdd/KDDTrain+.txt": (
         "nsl-kdd/KDDTrain+.txt",
-        "1b86d2f957b33082081bba410fe129b475efebcc13c9014c3f447c8271aadf95"),
+        "1b86d2f957b33082081bba410fe129b475efebcc13c9014c3f447c8271aadf95",
+    ),
     "nsl-kdd/KDDTest+.txt": (
         "nsl-kdd/KDDTest+.txt",
-        "fa46b0935342616aa83b7c2578db355b6a7aaabbc492248172c7a1e8b7ab8f84"),
+        "fa46b0935342616aa83b7c2578db355b6a7aaabbc492248172c7a1e8b7ab8f84",
+    ),
     "nsl-kdd/KDDTrain+_20Percent.txt": (
         "nsl-kdd/KDDTrain+_20Percent.txt",
-        "7ea86479faab5ca2190b7f18b4982fb058ce5bf2b46e0e1017d0d9ef90f9c16e"),
+        "7ea86479faab5ca2190b7f18b4982fb058ce5bf2b46e0e1017d0d9ef90f9c16e",
+    ),
     "nsl-kdd/KDDTest-21.txt": (
         "nsl-kdd/KDDTest-21.txt",
-        "746993ac9e25868827cacf09eab450050a2a1056e1ce48a1ad39f5dc801d531d"),
+        "746993ac9e25868827cacf09eab450050a2a1056e1ce48a1ad39f5dc801d531d",
+    ),
 }
 
 
@@ -81,6 +87,7 @@ def sha256(path: str | Path) -> str:
 # Mirror
 # --------------------------------------------------------------------------
 
+
 def copy_from_mirror(mirror: str | Path, dest: str | Path) -> list[dict]:
     """Copy the known files of a mirror folder into the data layout, verified.
 
@@ -102,20 +109,28 @@ def copy_from_mirror(mirror: str | Path, dest: str | Path) -> list[dict]:
     mirror, dest = Path(mirror), Path(dest)
     if not mirror.is_dir():
         raise AcquireError(f"{mirror}: mirror folder does not exist")
-    plan = [(mirror / src, dest / target, digest)
-            for src, (target, digest) in MIRROR_FILES.items() if (mirror / src).is_file()]
+    plan = [
+        (mirror / src, dest / target, digest)
+        for src, (target, digest) in MIRROR_FILES.items()
+        if (mirror / src).is_file()
+    ]
     originals = mirror / "ciciot2023" / "original"
     if originals.is_dir():
-        plan += [(p, dest / "ciciot2023" / "original" / p.name, None)
-                 for p in sorted(originals.glob("*.csv"))]
+        plan += [
+            (p, dest / "ciciot2023" / "original" / p.name, None)
+            for p in sorted(originals.glob("*.csv"))
+        ]
     if not plan:
-        raise AcquireError(f"{mirror}: holds none of the expected data files "
-                           f"(e.g. {next(iter(MIRROR_FILES))})")
+        raise AcquireError(
+            f"{mirror}: holds none of the expected data files (e.g. {next(iter(MIRROR_FILES))})"
+        )
     done = []
     for source, target, digest in plan:
         if digest is not None and sha256(source) != digest:
-            raise AcquireError(f"{source}: sha256 differs from the published value "
-                               f"{digest}; the mirror copy is corrupt")
+            raise AcquireError(
+                f"{source}: sha256 differs from the published value "
+                f"{digest}; the mirror copy is corrupt"
+            )
         if target.is_file() and sha256(target) == sha256(source):
             done.append({"source": str(source), "dest": str(target), "action": "present"})
             continue
@@ -133,6 +148,7 @@ def _atomic_copy(source: Path, target: Path) -> None:
 # --------------------------------------------------------------------------
 # Official download
 # --------------------------------------------------------------------------
+
 
 def read_registry(path: str | Path) -> dict[str, str]:
     """Read a ``sha256sum``-format registry (``<hex>  <name>`` per line)."""
@@ -157,9 +173,13 @@ def write_registry(path: str | Path, registry: dict[str, str]) -> None:
         out.write("".join(f"{digest}  {name}\n" for name, digest in sorted(registry.items())))
 
 
-def download_official(dest: str | Path, base_url: str = OFFICIAL_BASE_URL,
-                      names: list[str] | None = None, retries: int = 3,
-                      progressbar: bool = True) -> list[dict]:
+def download_official(
+    dest: str | Path,
+    base_url: str = OFFICIAL_BASE_URL,
+    names: list[str] | None = None,
+    retries: int = 3,
+    progressbar: bool = True,
+) -> list[dict]:
     """Download official CICIoT2023 part files into ``dest/ciciot2023/original``.
 
     The first download of a file records its sha256 in the folder's
@@ -190,33 +210,46 @@ def download_official(dest: str | Path, base_url: str = OFFICIAL_BASE_URL,
     registry = read_registry(registry_path)
     names = official_part_names() if names is None else names
     fetcher = pooch.create(
-        path=folder, base_url=base_url.rstrip("/") + "/",
-        registry={name: (f"sha256:{registry[name]}" if name in registry else None)
-                  for name in names},
-        retry_if_failed=retries, allow_updates=False)
+        path=folder,
+        base_url=base_url.rstrip("/") + "/",
+        registry={
+            name: (f"sha256:{registry[name]}" if name in registry else None) for name in names
+        },
+        retry_if_failed=retries,
+        allow_updates=False,
+    )
     downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=60)
     done = []
     for name in names:
         target = folder / name
         existed = target.is_file()
         if existed and name in registry and sha256(target) != registry[name]:
-            raise AcquireError(f"{target}: sha256 differs from {registry_path}; "
-                               "delete the file to download it again")
+            raise AcquireError(
+                f"{target}: sha256 differs from {registry_path}; "
+                "delete the file to download it again"
+            )
         try:
             fetcher.fetch(name, downloader=downloader)
         except Exception as exc:  # requests, pooch and OS errors all end here
             target_state = "kept" if existed else "not created"
-            raise AcquireError(f"{base_url.rstrip('/')}/{name}: download failed after "
-                               f"{retries + 1} attempt(s) ({_reason(exc)}); "
-                               f"{target} {target_state}") from None
+            raise AcquireError(
+                f"{base_url.rstrip('/')}/{name}: download failed after "
+                f"{retries + 1} attempt(s) ({_reason(exc)}); "
+                f"{target} {target_state}"
+            ) from None
         if not existed:
             give_usual_mode(target)
         if name not in registry:
             registry[name] = sha256(target)
             write_registry(registry_path, registry)
-        done.append({"source": f"{base_url.rstrip('/')}/{name}", "dest": str(target),
-                     "action": "present" if existed else "downloaded",
-                     "sha256": registry[name]})
+        done.append(
+            {
+                "source": f"{base_url.rstrip('/')}/{name}",
+                "dest": str(target),
+                "action": "present" if existed else "downloaded",
+                "sha256": registry[name],
+            }
+        )
     return done
 
 

@@ -29,7 +29,8 @@ def _missing(path: Path) -> MissingArtifactError:
     return MissingArtifactError(
         f"{path}: not found; the earlier stages of this run have not run. Produce them with "
         f"`python -m ids_utils pipeline --profile {run_dir.name}` (or `make book-ci` for the "
-        "ci run the committed notebooks read)")
+        "ci run the committed notebooks read)"
+    )
 
 
 def artifacts_dir(run_dir: str | Path) -> Path:

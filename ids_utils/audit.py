@@ -59,7 +59,8 @@ class SourceSummary:
                 self.maximum = np.fmax(self.maximum, np.nanmax(finite, axis=0, initial=-np.inf))
         feature_hash = pd.util.hash_pandas_object(chunk[self.features], index=False)
         row_hash = pd.util.hash_pandas_object(
-            chunk[self.features + ["fine_label", "family"]], index=False)
+            chunk[self.features + ["fine_label", "family"]], index=False
+        )
         self._feature_hashes.append(feature_hash.to_numpy())
         self._row_hashes.append(row_hash.to_numpy())
         self._attack.append(chunk["attack"].to_numpy(dtype="int8"))
@@ -73,8 +74,9 @@ class SourceSummary:
         both labels (benign and attack).
         """
         row_hashes = np.concatenate(self._row_hashes) if self._row_hashes else np.array([])
-        feature_hashes = (np.concatenate(self._feature_hashes)
-                          if self._feature_hashes else np.array([]))
+        feature_hashes = (
+            np.concatenate(self._feature_hashes) if self._feature_hashes else np.array([])
+        )
         attack = np.concatenate(self._attack) if self._attack else np.array([])
         by_vector = pd.DataFrame({"h": feature_hashes, "a": attack}).groupby("h")["a"].nunique()
         family = self.family.astype("int64").sort_index()
@@ -84,18 +86,21 @@ class SourceSummary:
             "benign": benign,
             "attack": int(self.rows - benign),
             "family_counts": {str(k): int(v) for k, v in family.items()},
-            "fine_label_counts": {str(k): int(v) for k, v in
-                                  self.fine_label.astype("int64").sort_index().items()},
+            "fine_label_counts": {
+                str(k): int(v) for k, v in self.fine_label.astype("int64").sort_index().items()
+            },
             "nan_per_feature": self._nonzero(self.nan),
             "inf_per_feature": self._nonzero(self.inf),
             # Counts, lengths, rates and flags cannot be negative; a covariance can.
-            "negative_per_feature": self._nonzero(np.where(
-                [f in SIGNED_FEATURES for f in self.features], 0, self.negative)),
+            "negative_per_feature": self._nonzero(
+                np.where([f in SIGNED_FEATURES for f in self.features], 0, self.negative)
+            ),
             "duplicate_rows": int(len(row_hashes) - len(np.unique(row_hashes))),
             "duplicate_feature_rows": int(len(feature_hashes) - len(np.unique(feature_hashes))),
             "conflicting_feature_vectors": int((by_vector > 1).sum()),
-            "constant_features": [f for f, lo, hi in
-                                  zip(self.features, self.minimum, self.maximum) if lo == hi],
+            "constant_features": [
+                f for f, lo, hi in zip(self.features, self.minimum, self.maximum) if lo == hi
+            ],
         }
 
     def _nonzero(self, counts: np.ndarray) -> dict[str, int]:
@@ -129,12 +134,15 @@ def duplicate_counts(flows: pd.DataFrame, features: list[str]) -> dict:
     vectors = pd.util.hash_pandas_object(values, index=False)
     labels = flows["attack"].to_numpy()
     labels_per_vector = pd.Series(labels).groupby(vectors.to_numpy()).nunique()
-    return {"flows": int(len(flows)),
-            "exact_duplicate_rows": int(flows[[*features, "attack"]].duplicated().sum()),
-            "duplicate_vectors": int(vectors.duplicated().sum()),
-            "near_duplicate_vectors": int(pd.util.hash_pandas_object(rounded, index=False)
-                                          .duplicated().sum()),
-            "conflicting_vectors": int((labels_per_vector > 1).sum())}
+    return {
+        "flows": int(len(flows)),
+        "exact_duplicate_rows": int(flows[[*features, "attack"]].duplicated().sum()),
+        "duplicate_vectors": int(vectors.duplicated().sum()),
+        "near_duplicate_vectors": int(
+            pd.util.hash_pandas_object(rounded, index=False).duplicated().sum()
+        ),
+        "conflicting_vectors": int((labels_per_vector > 1).sum()),
+    }
 
 
 def _round_significant(values: np.ndarray) -> np.ndarray:
@@ -165,8 +173,9 @@ def single_feature_auc(train: pd.DataFrame, features: list[str]) -> pd.DataFrame
     return table.sort_values("strength", ascending=False, kind="stable").rename_axis("feature")
 
 
-def without_train_copies(train: pd.DataFrame, test: pd.DataFrame,
-                         features: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def without_train_copies(
+    train: pd.DataFrame, test: pd.DataFrame, features: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """De-duplicate: one copy of each feature vector in training, and no test flow
     whose feature vector is in training.
 
@@ -180,20 +189,27 @@ def without_train_copies(train: pd.DataFrame, test: pd.DataFrame,
     kept_train = train[~train_keys.duplicated().to_numpy()]
     test_keys = pd.util.hash_pandas_object(test[features], index=False)
     kept_test = test[~test_keys.isin(set(train_keys)).to_numpy()]
-    return (kept_train.reset_index(drop=True), kept_test.reset_index(drop=True),
-            {"train": int(len(train) - len(kept_train)), "test": int(len(test) - len(kept_test))})
+    return (
+        kept_train.reset_index(drop=True),
+        kept_test.reset_index(drop=True),
+        {"train": int(len(train) - len(kept_train)), "test": int(len(test) - len(kept_test))},
+    )
 
 
 def signed_change(change: pd.Series) -> str:
     """A metric's change under a condition (``-mean`` of reference minus condition), signed,
     with its paired interval when there is one."""
-    interval = ("" if pd.isna(change["ci_low"]) else
-                f" (interval {-change['ci_high']:+.4f} to {-change['ci_low']:+.4f})")
+    interval = (
+        ""
+        if pd.isna(change["ci_low"])
+        else f" (interval {-change['ci_high']:+.4f} to {-change['ci_low']:+.4f})"
+    )
     return f"{-change['mean']:+.4f}{interval}"
 
 
-def audit_answer(copy_share: float, rows_removed: int, strongest: str, strength: float,
-                 changes: pd.DataFrame) -> str:
+def audit_answer(
+    copy_share: float, rows_removed: int, strongest: str, strength: float, changes: pd.DataFrame
+) -> str:
     """The data-audit chapter's answer, from its measurements.
 
     Parameters
@@ -209,17 +225,27 @@ def audit_answer(copy_share: float, rows_removed: int, strongest: str, strength:
         ``ci_high``), indexed by condition (``without shortcuts``, ``de-duplicated``).
     """
     if copy_share > 0:
-        independence = (f"{copy_share:.1%} of the test flows have a feature-identical copy in "
-                        "training: the test set is not fully independent.")
+        independence = (
+            f"{copy_share:.1%} of the test flows have a feature-identical copy in "
+            "training: the test set is not fully independent."
+        )
     else:
-        independence = ("No test flow has a feature-identical copy in training: in that sense "
-                        "this build's test sets are independent.")
+        independence = (
+            "No test flow has a feature-identical copy in training: in that sense "
+            "this build's test sets are independent."
+        )
     if rows_removed:
-        deduplication = f"de-duplicating changes it by {signed_change(changes.loc['de-duplicated'])}"
+        deduplication = (
+            f"de-duplicating changes it by {signed_change(changes.loc['de-duplicated'])}"
+        )
     else:
-        deduplication = ("de-duplication removes no flow from this sample, so its models and "
-                         "scores are the reference's")
-    return (f"{independence} The strongest single feature, `{strongest}`, reaches a strength of "
-            f"{strength:.3f} alone. Removing the {N_SHORTCUTS} strongest features changes the "
-            f"CNN-LSTM's balanced accuracy by "
-            f"{signed_change(changes.loc['without shortcuts'])}; {deduplication}.")
+        deduplication = (
+            "de-duplication removes no flow from this sample, so its models and "
+            "scores are the reference's"
+        )
+    return (
+        f"{independence} The strongest single feature, `{strongest}`, reaches a strength of "
+        f"{strength:.3f} alone. Removing the {N_SHORTCUTS} strongest features changes the "
+        f"CNN-LSTM's balanced accuracy by "
+        f"{signed_change(changes.loc['without shortcuts'])}; {deduplication}."
+    )

@@ -38,11 +38,18 @@ def make_baselines(seed: int) -> dict[str, object]:
         "SVM (RBF)": SVC(kernel="rbf", C=1.0, gamma="scale", random_state=seed),
         "Logistic regression": LogisticRegression(max_iter=2_000, random_state=seed),
         "HistGradientBoosting": HistGradientBoostingClassifier(random_state=seed),
-        "XGBoost": XGBClassifier(n_estimators=300, max_depth=6, learning_rate=0.1,
-                                 tree_method="hist", n_jobs=2, random_state=seed,
-                                 eval_metric="logloss"),
-        "MLP": MLPClassifier(hidden_layer_sizes=MLP_HIDDEN, max_iter=200,
-                             early_stopping=True, random_state=seed),
+        "XGBoost": XGBClassifier(
+            n_estimators=300,
+            max_depth=6,
+            learning_rate=0.1,
+            tree_method="hist",
+            n_jobs=2,
+            random_state=seed,
+            eval_metric="logloss",
+        ),
+        "MLP": MLPClassifier(
+            hidden_layer_sizes=MLP_HIDDEN, max_iter=200, early_stopping=True, random_state=seed
+        ),
     }
 
 
@@ -64,8 +71,9 @@ def attack_probability(model, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-model.decision_function(x)))
 
 
-def stratified_subsample(x: np.ndarray, y: np.ndarray, max_rows: int | None,
-                         seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_subsample(
+    x: np.ndarray, y: np.ndarray, max_rows: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """At most ``max_rows`` rows, with the classes in their proportions (all rows if None)."""
     if max_rows is None or len(x) <= max_rows:
         return x, y
@@ -73,8 +81,15 @@ def stratified_subsample(x: np.ndarray, y: np.ndarray, max_rows: int | None,
     return x, y
 
 
-def fit_and_score(name: str, model, x_train: np.ndarray, y_train: np.ndarray,
-                  x_test: np.ndarray, max_train_rows: int | None, seed: int) -> dict:
+def fit_and_score(
+    name: str,
+    model,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    max_train_rows: int | None,
+    seed: int,
+) -> dict:
     """Fit one baseline on the training part and score the test part, timed.
 
     Parameters
@@ -96,8 +111,13 @@ def fit_and_score(name: str, model, x_train: np.ndarray, y_train: np.ndarray,
     start = time.perf_counter()
     probability = attack_probability(model, x_test)
     predict_seconds = time.perf_counter() - start
-    return {"model": name, "probability": probability, "fit_seconds": fit_seconds,
-            "predict_seconds": predict_seconds, "train_rows": int(len(x_train))}
+    return {
+        "model": name,
+        "probability": probability,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "train_rows": int(len(x_train)),
+    }
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
@@ -153,14 +173,22 @@ def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
         if len(merged) != len(part):
             raise ValueError(f"{model}, seed {seed}: not scored on the reference's test flows")
         result = mcnemar(merged["correct"], merged["correct_reference"])
-        rows.append({"reference": reference, "model": model, "seed": seed,
-                     "only model right": result["only_a"],
-                     "only reference right": result["only_b"], "p_value": result["p_value"]})
+        rows.append(
+            {
+                "reference": reference,
+                "model": model,
+                "seed": seed,
+                "only model right": result["only_a"],
+                "only reference right": result["only_b"],
+                "p_value": result["p_value"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def paired_differences(per_seed: pd.DataFrame, reference: str, metric: str,
-                       confidence: float = CONFIDENCE) -> pd.DataFrame:
+def paired_differences(
+    per_seed: pd.DataFrame, reference: str, metric: str, confidence: float = CONFIDENCE
+) -> pd.DataFrame:
     """Per-seed difference of a metric between each model and the reference model.
 
     Parameters
@@ -188,14 +216,23 @@ def paired_differences(per_seed: pd.DataFrame, reference: str, metric: str,
             p_value = stats.ttest_rel(wide[model], wide[reference]).pvalue
         else:
             half, p_value = float("nan"), float("nan")
-        rows[model] = {"mean_difference": diff.mean(), "ci_low": diff.mean() - half,
-                       "ci_high": diff.mean() + half, "p_value": p_value, "n_seeds": n}
+        rows[model] = {
+            "mean_difference": diff.mean(),
+            "ci_low": diff.mean() - half,
+            "ci_high": diff.mean() + half,
+            "p_value": p_value,
+            "n_seeds": n,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def ranking_verdict(accuracy: pd.Series, accuracy_differences: pd.DataFrame,
-                    mcnemar_tests: pd.DataFrame, reference: str = "CNN-LSTM",
-                    alpha: float = 0.05) -> dict:
+def ranking_verdict(
+    accuracy: pd.Series,
+    accuracy_differences: pd.DataFrame,
+    mcnemar_tests: pd.DataFrame,
+    reference: str = "CNN-LSTM",
+    alpha: float = 0.05,
+) -> dict:
     """Whether the paper's ranking (CNN-LSTM > Random Forest > SVM) holds, in words.
 
     Parameters
@@ -216,10 +253,15 @@ def ranking_verdict(accuracy: pd.Series, accuracy_differences: pd.DataFrame,
     order = accuracy.sort_values(ascending=False)
     rf, svm = "Random Forest", "SVM (RBF)"
     holds = bool(accuracy[reference] > accuracy[rf] > accuracy[svm])
-    lines = ["On this build's data, mean test accuracy ranks the models: "
-             + ", ".join(f"{m} ({v:.4f})" for m, v in order.items()) + "."]
-    lines.append(f"The paper's ranking, {reference} > {rf} > {svm}, "
-                 f"**{'holds' if holds else 'does not hold'}** here.")
+    lines = [
+        "On this build's data, mean test accuracy ranks the models: "
+        + ", ".join(f"{m} ({v:.4f})" for m, v in order.items())
+        + "."
+    ]
+    lines.append(
+        f"The paper's ranking, {reference} > {rf} > {svm}, "
+        f"**{'holds' if holds else 'does not hold'}** here."
+    )
     significant = {}
     for model in (rf, svm, order.index[0]):
         if model == reference or model in significant:
@@ -228,9 +270,18 @@ def ranking_verdict(accuracy: pd.Series, accuracy_differences: pd.DataFrame,
         hits = int((tests["p_value"] < alpha).sum())
         significant[model] = hits
         diff = accuracy_differences.loc[model]
-        interval = ("" if pd.isna(diff["ci_low"]) else
-                    f", 95% interval [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]")
-        lines.append(f"{model} minus {reference}: {diff['mean_difference']:+.4f} accuracy"
-                     f"{interval}; McNemar p < {alpha} in {hits} of {len(tests)} seed(s).")
-    return {"order": list(order.index), "paper_ranking_holds": holds,
-            "significant_seeds": significant, "text": " ".join(lines)}
+        interval = (
+            ""
+            if pd.isna(diff["ci_low"])
+            else f", 95% interval [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]"
+        )
+        lines.append(
+            f"{model} minus {reference}: {diff['mean_difference']:+.4f} accuracy"
+            f"{interval}; McNemar p < {alpha} in {hits} of {len(tests)} seed(s)."
+        )
+    return {
+        "order": list(order.index),
+        "paper_ranking_holds": holds,
+        "significant_seeds": significant,
+        "text": " ".join(lines),
+    }

@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 def _known_errors() -> tuple[type[Exception], ...]:
     """The project's own error types (DataError and DetectorFileError are ValueErrors)."""
     errors = [ValueError]
-    for module, name in (("ids_utils.acquire", "AcquireError"),
-                         ("ids_utils.pipeline", "PipelineError")):
+    for module, name in (
+        ("ids_utils.acquire", "AcquireError"),
+        ("ids_utils.pipeline", "PipelineError"),
+    ):
         if module in sys.modules:  # an error type whose module was never imported never occurs
             errors.append(getattr(sys.modules[module], name))
     return tuple(errors)
@@ -92,73 +94,130 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check-data", help="validate and describe data files")
-    check.add_argument("paths", nargs="+", type=Path,
-                       help="CICIoT2023 CSV files or folders, or NSL-KDD .txt files")
+    check.add_argument(
+        "paths", nargs="+", type=Path, help="CICIoT2023 CSV files or folders, or NSL-KDD .txt files"
+    )
     check.add_argument("--json", action="store_true", help="print one JSON document")
     check.set_defaults(func=_check_data)
 
     fetch = commands.add_parser("fetch-data", help="put the raw files in place")
-    fetch.add_argument("--mirror", type=Path, default=None,
-                       help=f"local mirror folder (default: {DEFAULT_MIRROR} when it exists)")
-    fetch.add_argument("--dest", type=Path, default=DEFAULT_DATA_DIR,
-                       help="data folder (default: %(default)s)")
-    fetch.add_argument("--official", action="store_true",
-                       help="download the official CICIoT2023 part files even if a mirror exists")
-    fetch.add_argument("--base-url", default=None,
-                       help="where the official part files live (default: the official site)")
-    fetch.add_argument("--parts", type=_positive, default=None,
-                       help="download only the first N part files (default: all)")
-    fetch.add_argument("--retries", type=_non_negative, default=3,
-                       help="extra attempts per file (default: %(default)s)")
+    fetch.add_argument(
+        "--mirror",
+        type=Path,
+        default=None,
+        help=f"local mirror folder (default: {DEFAULT_MIRROR} when it exists)",
+    )
+    fetch.add_argument(
+        "--dest", type=Path, default=DEFAULT_DATA_DIR, help="data folder (default: %(default)s)"
+    )
+    fetch.add_argument(
+        "--official",
+        action="store_true",
+        help="download the official CICIoT2023 part files even if a mirror exists",
+    )
+    fetch.add_argument(
+        "--base-url",
+        default=None,
+        help="where the official part files live (default: the official site)",
+    )
+    fetch.add_argument(
+        "--parts",
+        type=_positive,
+        default=None,
+        help="download only the first N part files (default: all)",
+    )
+    fetch.add_argument(
+        "--retries",
+        type=_non_negative,
+        default=3,
+        help="extra attempts per file (default: %(default)s)",
+    )
     fetch.set_defaults(func=_fetch_data)
 
     pipe = commands.add_parser("pipeline", help="run the notebooks in order")
     pipe.add_argument("--profile", choices=sorted(PROFILES), required=True)
     pipe.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    pipe.add_argument("--run-dir", type=Path, default=None,
-                      help="default: runs/<profile>")
-    pipe.add_argument("--source", default="auto",
-                      help="CICIoT2023 folder or file (default: the best under --data-dir)")
-    pipe.add_argument("--stages", nargs="+", metavar="NN",
-                      help="execute only these stages (e.g. 09 10) in an existing run")
-    pipe.add_argument("--force", action="store_true",
-                      help="execute every stage even when the stage cache holds it")
+    pipe.add_argument("--run-dir", type=Path, default=None, help="default: runs/<profile>")
+    pipe.add_argument(
+        "--source",
+        default="auto",
+        help="CICIoT2023 folder or file (default: the best under --data-dir)",
+    )
+    pipe.add_argument(
+        "--stages",
+        nargs="+",
+        metavar="NN",
+        help="execute only these stages (e.g. 09 10) in an existing run",
+    )
+    pipe.add_argument(
+        "--force",
+        action="store_true",
+        help="execute every stage even when the stage cache holds it",
+    )
     pipe.set_defaults(func=_pipeline)
 
     score = commands.add_parser("score", help="score the flows of a CSV with a saved model")
     score.add_argument("--model", type=Path, required=True, help="a .keras detector")
     score.add_argument("--input", type=Path, default=None, help="a CICIoT2023 CSV file")
-    score.add_argument("--stream", action="store_true",
-                       help="read CSV rows from stdin (header first), one JSON line per flow")
-    score.add_argument("--output", type=Path, default=None,
-                       help="write per-row status, probability and prediction to this CSV "
-                            "(written atomically)")
-    score.add_argument("--max-delay-ms", type=_milliseconds, default=2.0,
-                       help="stream mode: longest wait for more rows before scoring a block "
-                            "(default: %(default)s)")
+    score.add_argument(
+        "--stream",
+        action="store_true",
+        help="read CSV rows from stdin (header first), one JSON line per flow",
+    )
+    score.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write per-row status, probability and prediction to this CSV (written atomically)",
+    )
+    score.add_argument(
+        "--max-delay-ms",
+        type=_milliseconds,
+        default=2.0,
+        help="stream mode: longest wait for more rows before scoring a block "
+        "(default: %(default)s)",
+    )
     score.set_defaults(func=_score)
 
     latency = commands.add_parser("latency", help="latency and throughput of a saved model")
     latency.add_argument("--model", type=Path, required=True, help="a .keras detector")
-    latency.add_argument("--flows", type=Path, default=None,
-                         help="flows to time and check the exports on: a CICIoT2023 CSV, "
-                              "or a split's .parquet (default: the bundled merged sample)")
-    latency.add_argument("--threads", type=_positive, default=os.cpu_count(),
-                         help="CPU threads (default: all, %(default)s)")
-    latency.add_argument("--calls", type=_positive, default=1000,
-                         help="timed one-flow calls per path (default: %(default)s)")
+    latency.add_argument(
+        "--flows",
+        type=Path,
+        default=None,
+        help="flows to time and check the exports on: a CICIoT2023 CSV, "
+        "or a split's .parquet (default: the bundled merged sample)",
+    )
+    latency.add_argument(
+        "--threads",
+        type=_positive,
+        default=os.cpu_count(),
+        help="CPU threads (default: all, %(default)s)",
+    )
+    latency.add_argument(
+        "--calls",
+        type=_positive,
+        default=1000,
+        help="timed one-flow calls per path (default: %(default)s)",
+    )
     latency.add_argument("--json", action="store_true", help="print the results as JSON")
     latency.set_defaults(func=_latency)
 
-    refresh = commands.add_parser("refresh-notebooks",
-                                  help="re-execute the committed notebooks in place (ci)")
-    refresh.add_argument("--stages", nargs="+", metavar="NN",
-                         help="only these notebooks (e.g. 09 12); earlier stages' outputs "
-                              "must already be in runs/ci")
+    refresh = commands.add_parser(
+        "refresh-notebooks", help="re-execute the committed notebooks in place (ci)"
+    )
+    refresh.add_argument(
+        "--stages",
+        nargs="+",
+        metavar="NN",
+        help="only these notebooks (e.g. 09 12); earlier stages' outputs "
+        "must already be in runs/ci",
+    )
     refresh.set_defaults(func=_refresh_notebooks)
 
-    compare = commands.add_parser("compare-runs",
-                                  help="compare two runs' ledgers (and machines) row by row")
+    compare = commands.add_parser(
+        "compare-runs", help="compare two runs' ledgers (and machines) row by row"
+    )
     compare.add_argument("run_a", type=Path, help="the reference run (e.g. the published one)")
     compare.add_argument("run_b", type=Path, help="the rerun")
     compare.add_argument("--json", action="store_true", help="print one JSON document")
@@ -167,8 +226,12 @@ def _parser() -> argparse.ArgumentParser:
     book = commands.add_parser("build-book", help="build the HTML book from a run")
     book.add_argument("--run-dir", type=Path, required=True)
     book.add_argument("--strict", action="store_true", help="warnings are errors")
-    book.add_argument("--output", type=Path, default=PROJECT_ROOT,
-                      help="the HTML goes to OUTPUT/_build/html (default: the project)")
+    book.add_argument(
+        "--output",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="the HTML goes to OUTPUT/_build/html (default: the project)",
+    )
     book.set_defaults(func=_build_book)
     return parser
 
@@ -198,8 +261,7 @@ def _check_one(file: Path) -> dict:
 
     if file.suffix.lower() == ".txt":
         frame = datasets.read_nsl_kdd(file)
-        features = [f for f in datasets.NSL_KDD_FEATURES
-                    if f not in datasets.NSL_KDD_CATEGORICAL]
+        features = [f for f in datasets.NSL_KDD_FEATURES if f not in datasets.NSL_KDD_CATEGORICAL]
         release = "nsl-kdd"
         chunks = [frame]
     else:
@@ -214,8 +276,10 @@ def _check_one(file: Path) -> dict:
 
 
 def _format_check(report: dict) -> str:
-    lines = [f"{report['file']}: {report['release']}, {report['rows']:,} rows "
-             f"({report['benign']:,} benign, {report['attack']:,} attack)"]
+    lines = [
+        f"{report['file']}: {report['release']}, {report['rows']:,} rows "
+        f"({report['benign']:,} benign, {report['attack']:,} attack)"
+    ]
     for key in ("family_counts", "fine_label_counts"):
         if report[key]:
             counts = ", ".join(f"{k} {v:,}" for k, v in report[key].items())
@@ -224,9 +288,11 @@ def _format_check(report: dict) -> str:
         values = report[key]
         shown = ", ".join(f"{k} {v:,}" for k, v in values.items()) if values else "none"
         lines.append(f"  {key.replace('_', ' ')}: {shown}")
-    lines.append(f"  exact duplicate rows: {report['duplicate_rows']:,}; duplicate feature "
-                 f"vectors: {report['duplicate_feature_rows']:,}; with conflicting labels: "
-                 f"{report['conflicting_feature_vectors']:,}")
+    lines.append(
+        f"  exact duplicate rows: {report['duplicate_rows']:,}; duplicate feature "
+        f"vectors: {report['duplicate_feature_rows']:,}; with conflicting labels: "
+        f"{report['conflicting_feature_vectors']:,}"
+    )
     lines.append(f"  constant features: {', '.join(report['constant_features']) or 'none'}")
     return "\n".join(lines)
 
@@ -239,14 +305,18 @@ def _fetch_data(args) -> int:
         raise acquire.AcquireError(f"{args.mirror}: mirror folder does not exist")
     if mirror is not None and not args.official:
         if args.parts is not None:
-            raise ValueError("--parts applies to downloads; add --official (a mirror is "
-                             "copied whole)")
+            raise ValueError(
+                "--parts applies to downloads; add --official (a mirror is copied whole)"
+            )
         done = acquire.copy_from_mirror(mirror, args.dest)
     else:
         names = acquire.official_part_names(args.parts or acquire.OFFICIAL_PART_COUNT)
-        done = acquire.download_official(args.dest, base_url=args.base_url
-                                         or acquire.OFFICIAL_BASE_URL, names=names,
-                                         retries=args.retries)
+        done = acquire.download_official(
+            args.dest,
+            base_url=args.base_url or acquire.OFFICIAL_BASE_URL,
+            names=names,
+            retries=args.retries,
+        )
     for item in done:
         print(f"{item['action']:>10}  {item['dest']}")
     return 0
@@ -255,8 +325,14 @@ def _fetch_data(args) -> int:
 def _pipeline(args) -> int:
     from .pipeline import run_pipeline
 
-    run_dir = run_pipeline(args.profile, data_dir=args.data_dir, run_dir=args.run_dir,
-                           source=args.source, stages=args.stages, force=args.force)
+    run_dir = run_pipeline(
+        args.profile,
+        data_dir=args.data_dir,
+        run_dir=args.run_dir,
+        source=args.source,
+        stages=args.stages,
+        force=args.force,
+    )
     print(run_dir)
     return 0
 
@@ -270,25 +346,43 @@ def _compare_runs(args) -> int:
             raise ValueError(f"{run}: not a run folder (no artifacts/)")
     table = compare_runs(args.run_a, args.run_b)
     machines = [read_machine(run) for run in (args.run_a, args.run_b)]
-    expected, differences = (bitwise_expected(*machines) if all(machines)
-                             else (False, ["a run without machine.json"]))
+    expected, differences = (
+        bitwise_expected(*machines) if all(machines) else (False, ["a run without machine.json"])
+    )
     agree = bool(table["same_verdict"].all())
     if args.json:
-        print(dumps({"rows": table.to_dict(orient="records"), "verdicts_agree": agree,
-                     "bitwise_expected": expected, "machine_differences": differences},
-                    indent=2))
+        print(
+            dumps(
+                {
+                    "rows": table.to_dict(orient="records"),
+                    "verdicts_agree": agree,
+                    "bitwise_expected": expected,
+                    "machine_differences": differences,
+                },
+                indent=2,
+            )
+        )
         return 0 if agree else 1
     for row in table.itertuples():
-        within = {True: "within A's interval", False: "outside A's interval",
-                  None: "no interval"}[row.b_within_a]
-        change = (row.verdict_a if row.same_verdict
-                  else f"{row.verdict_a} -> {row.verdict_b}  (VERDICT CHANGED)")
+        within = {True: "within A's interval", False: "outside A's interval", None: "no interval"}[
+            row.b_within_a
+        ]
+        change = (
+            row.verdict_a
+            if row.same_verdict
+            else f"{row.verdict_a} -> {row.verdict_b}  (VERDICT CHANGED)"
+        )
         model = f" [{row.model}]" if row.model else ""
         print(f"{row.claim}{model}: A {_short(row.a)}, B {_short(row.b)} ({within}); {change}")
-    print(f"{int(table['same_verdict'].sum())} of {len(table)} verdicts agree; bitwise-identical "
-          f"numbers {'expected' if expected else 'not expected'}"
-          + (f" (the runs differ in: {', '.join(differences)})" if differences else
-             " (same machine type, threads and packages)"))
+    print(
+        f"{int(table['same_verdict'].sum())} of {len(table)} verdicts agree; bitwise-identical "
+        f"numbers {'expected' if expected else 'not expected'}"
+        + (
+            f" (the runs differ in: {', '.join(differences)})"
+            if differences
+            else " (same machine type, threads and packages)"
+        )
+    )
     return 0 if agree else 1
 
 
@@ -314,8 +408,13 @@ def _score(args) -> int:
     if args.stream:
         if args.output is not None:
             raise ValueError("--output is for --input files; --stream writes to stdout")
-        summary = stream_scores(args.model, sys.stdin.fileno(), sys.stdout, sys.stderr,
-                                max_delay=args.max_delay_ms / 1e3)
+        summary = stream_scores(
+            args.model,
+            sys.stdin.fileno(),
+            sys.stdout,
+            sys.stderr,
+            max_delay=args.max_delay_ms / 1e3,
+        )
         return EXIT_INVALID_ROWS if summary["invalid"] else 0
     if args.output is not None:
         if args.output.is_dir():
@@ -332,9 +431,12 @@ def _score(args) -> int:
         print(dumps(summary["metrics"], indent=2))
     if summary["invalid"]:
         first = summary["first_invalid"]
-        print(f"error: {args.input}: {summary['invalid']:,} of {summary['rows']:,} row(s) could "
-              f"not be scored and are marked invalid (first: line {first['line']}, "
-              f"{first['reason']})", file=sys.stderr)
+        print(
+            f"error: {args.input}: {summary['invalid']:,} of {summary['rows']:,} row(s) could "
+            f"not be scored and are marked invalid (first: line {first['line']}, "
+            f"{first['reason']})",
+            file=sys.stderr,
+        )
         return EXIT_INVALID_ROWS
     return 0
 
@@ -365,8 +467,11 @@ def _latency(args) -> int:
 
     detector = load_detector(args.model)
     flows_path = args.flows or DEFAULT_DATA_DIR / "ciciot2023" / "merged"
-    flows = (pd.read_parquet(flows_path) if flows_path.suffix == ".parquet"
-             else datasets.read_flows(flows_path, labels_required=False))
+    flows = (
+        pd.read_parquet(flows_path)
+        if flows_path.suffix == ".parquet"
+        else datasets.read_flows(flows_path, labels_required=False)
+    )
     x = scale(flows, detector.scaler)
     result = latency.benchmark(detector.model, x, threads=args.threads, calls=args.calls)
     if args.json:
@@ -374,9 +479,11 @@ def _latency(args) -> int:
         return 0
     print(f"{result['machine']['cpu']}, {args.threads} thread(s), {len(x):,} flows checked")
     for name, r in result["paths"].items():
-        print(f"  {name:<29} median {r['median_ms']:8.4f} ms  p99 {r['p99_ms']:8.4f} ms  "
-              f"{r['flows_per_second']:>12,.0f} flows/s  max |diff| {r['max_abs_difference']:.1e}"
-              f"{'' if r['agrees_with_keras'] else '  (above the 1e-5 tolerance)'}")
+        print(
+            f"  {name:<29} median {r['median_ms']:8.4f} ms  p99 {r['p99_ms']:8.4f} ms  "
+            f"{r['flows_per_second']:>12,.0f} flows/s  max |diff| {r['max_abs_difference']:.1e}"
+            f"{'' if r['agrees_with_keras'] else '  (above the 1e-5 tolerance)'}"
+        )
     return 0
 
 

@@ -17,12 +17,26 @@ import pandas as pd
 
 #: CPU instruction-set flags that change which floating-point kernels run
 #: (vector width, fused multiply-add), and so the last bits of results.
-FLOATING_POINT_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
-                        "amx_tile")
+FLOATING_POINT_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "amx_tile",
+)
 
 #: Packages whose versions change numbers.
-NUMERIC_PACKAGES = ("tensorflow-cpu", "keras", "numpy", "scikit-learn", "xgboost-cpu",
-                    "onnxruntime")
+NUMERIC_PACKAGES = (
+    "tensorflow-cpu",
+    "keras",
+    "numpy",
+    "scikit-learn",
+    "xgboost-cpu",
+    "onnxruntime",
+)
 
 
 def machine_record(threads: int | None = None) -> dict:
@@ -49,17 +63,28 @@ def machine_record(threads: int | None = None) -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"cpu": machine_description()["cpu"], "floating_point_flags": flags, "cores": os.cpu_count(),
-            "threads_per_training": threads,
-            "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            "python": platform.python_version(), "system": platform.platform(),
-            "packages": versions}
+    return {
+        "cpu": machine_description()["cpu"],
+        "floating_point_flags": flags,
+        "cores": os.cpu_count(),
+        "threads_per_training": threads,
+        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "packages": versions,
+    }
 
 
 def bitwise_expected(a: dict, b: dict) -> tuple[bool, list[str]]:
     """Whether two runs' machine records promise identical numbers, and what differs."""
-    keys = ("cpu", "floating_point_flags", "threads_per_training", "tf_enable_onednn_opts",
-            "packages", "python")
+    keys = (
+        "cpu",
+        "floating_point_flags",
+        "threads_per_training",
+        "tf_enable_onednn_opts",
+        "packages",
+        "python",
+    )
     differences = [key for key in keys if a.get(key) != b.get(key)]
     return not differences, differences
 
@@ -91,11 +116,21 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> pd.DataFrame:
             within = bool(low <= value_b <= high)
         verdict_a = None if ra is None else ra["verdict"]
         verdict_b = None if rb is None else rb["verdict"]
-        rows.append({"claim": key[0], "model": key[1],
-                     "what": (ra if ra is not None else rb)["what"],
-                     "a": value_a, "b": value_b, "a_low": low, "a_high": high,
-                     "b_within_a": within, "verdict_a": verdict_a, "verdict_b": verdict_b,
-                     "same_verdict": verdict_a == verdict_b})
+        rows.append(
+            {
+                "claim": key[0],
+                "model": key[1],
+                "what": (ra if ra is not None else rb)["what"],
+                "a": value_a,
+                "b": value_b,
+                "a_low": low,
+                "a_high": high,
+                "b_within_a": within,
+                "verdict_a": verdict_a,
+                "verdict_b": verdict_b,
+                "same_verdict": verdict_a == verdict_b,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -165,17 +200,21 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
     threshold = read_json(artifacts / "metrics.json")["threshold"]
     settings = {key: training[key] for key in ("epochs", "batch_size", "learning_rate")}
     cnn_lstms = read_parquet(artifacts / "predictions.parquet")
-    jobs = [{"run_dir": str(run_dir), "seed": seed, "model": model, "threshold": threshold,
-             **settings} for model in CNN_LSTMS]
+    jobs = [
+        {"run_dir": str(run_dir), "seed": seed, "model": model, "threshold": threshold, **settings}
+        for model in CNN_LSTMS
+    ]
     report = {"seed": seed, "models": {}}
     for rerun in run_with_threads(retrain_test_probability, jobs, threads):
         model = rerun["model"]
         published = cnn_lstms[(cnn_lstms["model"] == model) & (cnn_lstms["seed"] == seed)]
         diverged = training["models"][model]["diverged"][str(seed)]["diverged"]
         report["models"][model] = {
-            "threads_run": THREADS_PER_WORKER, "threads_rerun": threads,
+            "threads_run": THREADS_PER_WORKER,
+            "threads_rerun": threads,
             "diverged": {"run": diverged, "rerun": rerun["diverged"]},
-            **_movement(published, rerun["probability"], threshold)}
+            **_movement(published, rerun["probability"], threshold),
+        }
 
     x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
     x_test, _, _ = load_scaled_split(run_dir, seed, "test")
@@ -186,8 +225,11 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
     baselines = read_parquet(artifacts / "baseline_predictions.parquet")
     published = baselines[(baselines["model"] == THREADED_BASELINE) & (baselines["seed"] == seed)]
     report["models"][THREADED_BASELINE] = {
-        "threads_run": threads_run, "threads_rerun": threads_rerun, "diverged": None,
-        **_movement(published, attack_probability(baseline, x_test), threshold)}
+        "threads_run": threads_run,
+        "threads_rerun": threads_rerun,
+        "diverged": None,
+        **_movement(published, attack_probability(baseline, x_test), threshold),
+    }
     return report
 
 
@@ -200,20 +242,31 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
 
     probability = np.asarray(probability, dtype="float64")
     if len(probability) != len(published):
-        raise ValueError(f"the rerun scored {len(probability)} test flows, the run "
-                         f"{len(published)}")
+        raise ValueError(
+            f"the rerun scored {len(probability)} test flows, the run {len(published)}"
+        )
     y = published["attack"].to_numpy()
     run = binary_metrics(y, published["probability"].to_numpy(), threshold)
     rerun = binary_metrics(y, probability, threshold)
     difference = np.abs(probability - published["probability"].to_numpy())
     flipped = (probability >= threshold) != (published["prediction"].to_numpy() == 1)
-    return {"identical_probabilities": bool(np.array_equal(
-                probability.astype("float32"), published["probability"].to_numpy("float32"))),
-            "max_probability_difference": float(difference.max(initial=0.0)),
-            "flipped_predictions": int(flipped.sum()),
-            "metrics": {metric: {"run": run[metric], "rerun": rerun[metric],
-                                 "difference": rerun[metric] - run[metric]}
-                        for metric in TABLE1_METRICS}}
+    return {
+        "identical_probabilities": bool(
+            np.array_equal(
+                probability.astype("float32"), published["probability"].to_numpy("float32")
+            )
+        ),
+        "max_probability_difference": float(difference.max(initial=0.0)),
+        "flipped_predictions": int(flipped.sum()),
+        "metrics": {
+            metric: {
+                "run": run[metric],
+                "rerun": rerun[metric],
+                "difference": rerun[metric] - run[metric],
+            }
+            for metric in TABLE1_METRICS
+        },
+    }
 
 
 def thread_movement_table(report: dict) -> pd.DataFrame:
@@ -221,10 +274,13 @@ def thread_movement_table(report: dict) -> pd.DataFrame:
     the flows whose class changed, and each Table 1 metric's difference (rerun minus run)."""
     rows = []
     for model, result in report["models"].items():
-        rows.append({"model": model,
-                     "threads (run, rerun)": f"{result['threads_run']}, {result['threads_rerun']}",
-                     "identical probabilities": result["identical_probabilities"],
-                     "flipped predictions": result["flipped_predictions"],
-                     **{metric: values["difference"]
-                        for metric, values in result["metrics"].items()}})
+        rows.append(
+            {
+                "model": model,
+                "threads (run, rerun)": f"{result['threads_run']}, {result['threads_rerun']}",
+                "identical probabilities": result["identical_probabilities"],
+                "flipped predictions": result["flipped_predictions"],
+                **{metric: values["difference"] for metric, values in result["metrics"].items()},
+            }
+        )
     return pd.DataFrame(rows).set_index("model")

@@ -18,8 +18,9 @@ from .evaluation import CONFIDENCE
 CURVE_METRICS = ("balanced_accuracy", "recall", "false_positive_rate", "roc_auc")
 
 
-def subsample_training(parts: dict[str, pd.DataFrame], fraction: float,
-                       seed: int) -> dict[str, pd.DataFrame]:
+def subsample_training(
+    parts: dict[str, pd.DataFrame], fraction: float, seed: int
+) -> dict[str, pd.DataFrame]:
     """The parts with ``train`` replaced by a stratified subsample of ``fraction`` of it.
 
     Raises
@@ -35,14 +36,17 @@ def subsample_training(parts: dict[str, pd.DataFrame], fraction: float,
     n = int(round(fraction * len(train)))
     counts = train["attack"].value_counts()
     if n < len(counts) or (counts * fraction).round().min() < 1:
-        raise ValueError(f"a fraction of {fraction} of {len(train):,} training flows leaves a "
-                         f"class without a flow")
+        raise ValueError(
+            f"a fraction of {fraction} of {len(train):,} training flows leaves a "
+            f"class without a flow"
+        )
     kept, _ = train_test_split(train, train_size=n, stratify=train["attack"], random_state=seed)
     return {**parts, "train": kept.sort_index().reset_index(drop=True)}
 
 
-def extrapolate(curve: pd.DataFrame, metric: str, target_flows: float,
-                confidence: float = CONFIDENCE) -> dict:
+def extrapolate(
+    curve: pd.DataFrame, metric: str, target_flows: float, confidence: float = CONFIDENCE
+) -> dict:
     """Predict a metric at ``target_flows`` from a power law in its error, or decline.
 
     The error ``1 - metric`` (the metric itself for the false positive rate) is
@@ -67,10 +71,18 @@ def extrapolate(curve: pd.DataFrame, metric: str, target_flows: float,
     lower_is_better = metric == "false_positive_rate"
     error = curve[metric].to_numpy(float) if lower_is_better else 1 - curve[metric].to_numpy(float)
     flows = curve["train_flows"].to_numpy(float)
-    result = {"method": "power law in the error, least squares on log-log axes",
-              "metric": metric, "target_flows": float(target_flows),
-              "largest_flows": float(flows.max()), "fold": float(target_flows / flows.max()),
-              "prediction": None, "low": None, "high": None, "slope": None, "declined": None}
+    result = {
+        "method": "power law in the error, least squares on log-log axes",
+        "metric": metric,
+        "target_flows": float(target_flows),
+        "largest_flows": float(flows.max()),
+        "fold": float(target_flows / flows.max()),
+        "prediction": None,
+        "low": None,
+        "high": None,
+        "slope": None,
+        "declined": None,
+    }
     if len(np.unique(flows)) < 3:
         result["declined"] = "fewer than three training sizes"
         return result
@@ -86,20 +98,29 @@ def extrapolate(curve: pd.DataFrame, metric: str, target_flows: float,
     n = len(x)
     residual = np.sqrt(np.sum((y - (fit.intercept + fit.slope * x)) ** 2) / (n - 2))
     x0 = np.log(target_flows)
-    half = (stats.t.ppf(0.5 + confidence / 2, n - 2) * residual
-            * np.sqrt(1 + 1 / n + (x0 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2)))
+    half = (
+        stats.t.ppf(0.5 + confidence / 2, n - 2)
+        * residual
+        * np.sqrt(1 + 1 / n + (x0 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
+    )
     centre = fit.intercept + fit.slope * x0
     to_metric = (lambda e: e) if lower_is_better else (lambda e: 1 - e)
     # A rate lives in [0, 1]: the interval is clipped to it.
-    bounds = sorted(float(np.clip(to_metric(np.exp(centre + side * half)), 0, 1))
-                    for side in (-1, 1))
+    bounds = sorted(
+        float(np.clip(to_metric(np.exp(centre + side * half)), 0, 1)) for side in (-1, 1)
+    )
     result.update(prediction=to_metric(float(np.exp(centre))), low=bounds[0], high=bounds[1])
     return result
 
 
-def curve_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: dict,
-               fractions: list[float], unscaled=(),
-               skip: set | None = None) -> tuple[list[dict], list[dict]]:
+def curve_jobs(
+    parts_by_seed: dict[int, dict],
+    features: list[str],
+    settings: dict,
+    fractions: list[float],
+    unscaled=(),
+    skip: set | None = None,
+) -> tuple[list[dict], list[dict]]:
     """The training jobs of a learning curve: each fraction x seed x CNN-LSTM.
 
     Parameters
@@ -123,16 +144,35 @@ def curve_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: di
                 continue
             sub = subsample_training(parts, fraction, seed)
             for model, activation in CNN_LSTMS.items():
-                keys.append({"model": model, "fraction": fraction, "seed": seed,
-                             "train_flows": len(sub["train"])})
-                jobs.append({"parts": sub, "features": features, "seed": seed,
-                             "settings": settings, "lstm_activation": activation,
-                             "unscaled": unscaled})
+                keys.append(
+                    {
+                        "model": model,
+                        "fraction": fraction,
+                        "seed": seed,
+                        "train_flows": len(sub["train"]),
+                    }
+                )
+                jobs.append(
+                    {
+                        "parts": sub,
+                        "features": features,
+                        "seed": seed,
+                        "settings": settings,
+                        "lstm_activation": activation,
+                        "unscaled": unscaled,
+                    }
+                )
     return keys, jobs
 
 
-def baseline_curve(parts_by_seed: dict[int, dict], features: list[str], threshold: float,
-                   fractions: list[float], unscaled=(), skip: set | None = None) -> pd.DataFrame:
+def baseline_curve(
+    parts_by_seed: dict[int, dict],
+    features: list[str],
+    threshold: float,
+    fractions: list[float],
+    unscaled=(),
+    skip: set | None = None,
+) -> pd.DataFrame:
     """The best baseline (chosen on validation at each point) along the same curve."""
     from .experiments import best_baseline
 
@@ -142,23 +182,38 @@ def baseline_curve(parts_by_seed: dict[int, dict], features: list[str], threshol
             if skip and (fraction, seed) in skip:
                 continue
             sub = subsample_training(parts, fraction, seed)
-            chosen, results, _ = best_baseline(sub, features, seed, threshold,
-                                               {"test": sub["test"]}, unscaled=unscaled)
-            rows.append({"model": "best baseline", "chosen": chosen, "fraction": fraction,
-                         "seed": seed, "train_flows": len(sub["train"]), **results["test"]})
+            chosen, results, _ = best_baseline(
+                sub, features, seed, threshold, {"test": sub["test"]}, unscaled=unscaled
+            )
+            rows.append(
+                {
+                    "model": "best baseline",
+                    "chosen": chosen,
+                    "fraction": fraction,
+                    "seed": seed,
+                    "train_flows": len(sub["train"]),
+                    **results["test"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def points_from_cross_dataset(cross: dict, seeds: list[int],
-                              train_flows: dict[int, int]) -> pd.DataFrame:
+def points_from_cross_dataset(
+    cross: dict, seeds: list[int], train_flows: dict[int, int]
+) -> pd.DataFrame:
     """The full-size curve points the cross-dataset chapter measured (its paper protocol),
     for the seeds it ran; rows as :func:`curve_jobs` keys plus the scores.
 
     The same split, scaler, seed and settings as a curve point at fraction 1, so
     the same numbers: reused instead of trained again.
     """
-    rows = [{**{k: v for k, v in row.items() if k != "test set"}, "fraction": 1.0,
-             "train_flows": train_flows[row["seed"]]}
-            for row in cross["per_seed"]
-            if row["test set"] == cross["paper_protocol"] and row["seed"] in seeds]
+    rows = [
+        {
+            **{k: v for k, v in row.items() if k != "test set"},
+            "fraction": 1.0,
+            "train_flows": train_flows[row["seed"]],
+        }
+        for row in cross["per_seed"]
+        if row["test set"] == cross["paper_protocol"] and row["seed"] in seeds
+    ]
     return pd.DataFrame(rows)

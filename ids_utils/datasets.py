@@ -45,6 +45,7 @@ from .schema import (  # noqa: F401  (re-exported: datasets is the public home)
 # Release detection and file listing
 # --------------------------------------------------------------------------
 
+
 def read_header(path: str | Path) -> list[str]:
     """Return the column names of a CSV file.
 
@@ -64,8 +65,9 @@ def read_header(path: str | Path) -> list[str]:
         raise DataError(path, f"not a readable CSV file ({exc})") from None
 
 
-def detect_release(columns: Iterable[str], path: str | Path,
-                   labels_required: bool = True) -> Release:
+def detect_release(
+    columns: Iterable[str], path: str | Path, labels_required: bool = True
+) -> Release:
     """Tell which CICIoT2023 release a header belongs to.
 
     Parameters
@@ -97,8 +99,7 @@ def detect_release(columns: Iterable[str], path: str | Path,
 
     def mismatch(release):
         missing = [c for c in release.columns if c not in present]
-        unknown = [c for c in columns if c not in release.columns
-                   and c not in KNOWN_EXTRA_COLUMNS]
+        unknown = [c for c in columns if c not in release.columns and c not in KNOWN_EXTRA_COLUMNS]
         return missing, unknown
 
     best = min(candidates, key=lambda r: sum(map(len, mismatch(r))))
@@ -110,9 +111,11 @@ def detect_release(columns: Iterable[str], path: str | Path,
         parts.append(f"missing column(s) {_short_list(missing)}")
     if unknown:
         parts.append(f"unknown column(s) {_short_list(unknown)}")
-    raise DataError(path, f"header matches no CICIoT2023 release (closest: {best.name}; "
-                          + "; ".join(parts) + ")",
-                    column=(missing or unknown)[0])
+    raise DataError(
+        path,
+        f"header matches no CICIoT2023 release (closest: {best.name}; " + "; ".join(parts) + ")",
+        column=(missing or unknown)[0],
+    )
 
 
 def unlabelled(release: Release) -> Release:
@@ -154,9 +157,12 @@ def detect_source(path: str | Path, labels_required: bool = True) -> tuple[Relea
     for other in files[1:]:
         release = detect_release(read_header(other), other, labels_required)
         if release != first_release:
-            raise DataError(other, f"is {release.name} but {files[0].name} is "
-                                   f"{first_release.name}: releases cannot be mixed "
-                                   "in one source")
+            raise DataError(
+                other,
+                f"is {release.name} but {files[0].name} is "
+                f"{first_release.name}: releases cannot be mixed "
+                "in one source",
+            )
     return first_release, files
 
 
@@ -164,8 +170,10 @@ def detect_source(path: str | Path, labels_required: bool = True) -> tuple[Relea
 # Reading CICIoT2023
 # --------------------------------------------------------------------------
 
-def iter_flow_chunks(path: str | Path, chunksize: int = 200_000,
-                     labels_required: bool = True) -> Iterator[pd.DataFrame]:
+
+def iter_flow_chunks(
+    path: str | Path, chunksize: int = 200_000, labels_required: bool = True
+) -> Iterator[pd.DataFrame]:
     """Read a CICIoT2023 file or folder chunk by chunk, in the standard layout.
 
     Memory stays bounded by one chunk whatever the size of the source: the full
@@ -207,8 +215,7 @@ def read_flows(path: str | Path, labels_required: bool = True) -> pd.DataFrame:
 
 def _iter_file_chunks(file: Path, release: Release, chunksize: int) -> Iterator[pd.DataFrame]:
     # Columns outside the release (KNOWN_EXTRA_COLUMNS) are left unread on purpose.
-    reader = pd.read_csv(file, chunksize=chunksize, usecols=list(release.columns),
-                         low_memory=False)
+    reader = pd.read_csv(file, chunksize=chunksize, usecols=list(release.columns), low_memory=False)
     first_line = 2  # line 1 is the header
     seen_rows = 0
     try:
@@ -222,10 +229,10 @@ def _iter_file_chunks(file: Path, release: Release, chunksize: int) -> Iterator[
         raise DataError(file, "the file has a header but no data rows")
 
 
-def _standardise(raw: pd.DataFrame, release: Release, file: Path,
-                 first_line: int) -> pd.DataFrame:
-    features = pd.DataFrame({name: _numeric_column(raw[name], file, name, first_line)
-                             for name in release.features})
+def _standardise(raw: pd.DataFrame, release: Release, file: Path, first_line: int) -> pd.DataFrame:
+    features = pd.DataFrame(
+        {name: _numeric_column(raw[name], file, name, first_line) for name in release.features}
+    )
     if not release.label_columns:
         fine = pd.Series(pd.NA, index=raw.index, dtype="string")
         family = fine
@@ -236,57 +243,69 @@ def _standardise(raw: pd.DataFrame, release: Release, file: Path,
     else:
         fine = pd.Series(pd.NA, index=raw.index, dtype="string")
         family = raw["label_multiclass"].astype("string")
-        _check_known(family, dict.fromkeys(MERGED_FAMILIES), file, "label_multiclass",
-                     first_line)
+        _check_known(family, dict.fromkeys(MERGED_FAMILIES), file, "label_multiclass", first_line)
         _check_binary_agrees(raw["label_binary"], family, file, first_line)
     features["fine_label"] = fine
     features["family"] = family.astype("string")
-    features["attack"] = ((family != BENIGN_FAMILY).astype("int8") if release.label_columns
-                          else pd.Series(pd.NA, index=raw.index, dtype="Int8"))
+    features["attack"] = (
+        (family != BENIGN_FAMILY).astype("int8")
+        if release.label_columns
+        else pd.Series(pd.NA, index=raw.index, dtype="Int8")
+    )
     features["source_file"] = file.name
     features["source_line"] = np.arange(first_line, first_line + len(raw), dtype="int64")
     return features.reset_index(drop=True)
 
 
-def _numeric_column(values: pd.Series, file: Path, column: str,
-                    first_line: int) -> pd.Series:
+def _numeric_column(values: pd.Series, file: Path, column: str, first_line: int) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     converted = pd.to_numeric(values, errors="coerce")
     bad = converted.isna() & values.notna()
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(file, f"non-numeric value {values.iloc[position]!r} "
-                              f"({int(bad.sum())} such value(s) in this chunk)",
-                        column=column, line=first_line + position)
+        raise DataError(
+            file,
+            f"non-numeric value {values.iloc[position]!r} "
+            f"({int(bad.sum())} such value(s) in this chunk)",
+            column=column,
+            line=first_line + position,
+        )
     return converted.astype("float64")
 
 
-def _check_known(values: pd.Series, known, file: Path, column: str,
-                 first_line: int) -> None:
+def _check_known(values: pd.Series, known, file: Path, column: str, first_line: int) -> None:
     unknown = ~values.isin(list(known)) | values.isna()
     if unknown.any():
         position = int(np.flatnonzero(unknown.to_numpy())[0])
         value = values.iloc[position]
-        raise DataError(file, f"unknown label {None if pd.isna(value) else str(value)!r}",
-                        column=column, line=first_line + position)
+        raise DataError(
+            file,
+            f"unknown label {None if pd.isna(value) else str(value)!r}",
+            column=column,
+            line=first_line + position,
+        )
 
 
-def _check_binary_agrees(binary: pd.Series, family: pd.Series, file: Path,
-                         first_line: int) -> None:
+def _check_binary_agrees(binary: pd.Series, family: pd.Series, file: Path, first_line: int) -> None:
     expected = (family != BENIGN_FAMILY).astype("int64").to_numpy()
     observed = pd.to_numeric(binary, errors="coerce").to_numpy()
     wrong = observed != expected
     if wrong.any():
         position = int(np.flatnonzero(wrong)[0])
-        raise DataError(file, f"label_binary is {binary.iloc[position]} but "
-                              f"label_multiclass is {family.iloc[position]!r}",
-                        column="label_binary", line=first_line + position)
+        raise DataError(
+            file,
+            f"label_binary is {binary.iloc[position]} but "
+            f"label_multiclass is {family.iloc[position]!r}",
+            column="label_binary",
+            line=first_line + position,
+        )
 
 
 # --------------------------------------------------------------------------
 # Features
 # --------------------------------------------------------------------------
+
 
 def model_features(release: Release) -> list[str]:
     """The features the models use for a release.
@@ -302,6 +321,7 @@ def model_features(release: Release) -> list[str]:
 # --------------------------------------------------------------------------
 # NSL-KDD
 # --------------------------------------------------------------------------
+
 
 def read_nsl_kdd(path: str | Path) -> pd.DataFrame:
     """Read an NSL-KDD raw file (``KDDTrain+.txt``, ``KDDTest+.txt``...).
@@ -327,8 +347,11 @@ def read_nsl_kdd(path: str | Path) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise DataError(path, f"malformed file ({exc})") from None
     if raw.shape[1] != len(names):
-        raise DataError(path, f"expected {len(names)} fields per line (41 features, "
-                              f"label, difficulty), found {raw.shape[1]}")
+        raise DataError(
+            path,
+            f"expected {len(names)} fields per line (41 features, "
+            f"label, difficulty), found {raw.shape[1]}",
+        )
     raw.columns = names
     frame = pd.DataFrame(index=raw.index)
     for name in NSL_KDD_FEATURES:
@@ -341,8 +364,9 @@ def read_nsl_kdd(path: str | Path) -> pd.DataFrame:
     frame["fine_label"] = fine
     frame["family"] = fine.map(NSL_KDD_ATTACK_FAMILY).astype("string")
     frame["attack"] = (frame["family"] != BENIGN_FAMILY).astype("int8")
-    frame["difficulty"] = _numeric_column(raw["difficulty"], path, "difficulty",
-                                          first_line=1).astype("int64")
+    frame["difficulty"] = _numeric_column(
+        raw["difficulty"], path, "difficulty", first_line=1
+    ).astype("int64")
     frame["source_file"] = path.name
     frame["source_line"] = np.arange(1, len(frame) + 1, dtype="int64")
     return frame

@@ -66,8 +66,11 @@ class DetectorSpec:
     @property
     def scaler(self) -> dict:
         """The scaler in the form :func:`ids_utils.preprocess.scale` takes."""
-        return {"features": list(self.features), "mean": self.mean.tolist(),
-                "scale": self.scale.tolist()}
+        return {
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+        }
 
 
 @dataclass
@@ -88,8 +91,14 @@ class Detector:
         return self.model.predict(x, batch_size=4096, verbose=0).ravel()
 
 
-def save_detector(model, path: str | Path, features: list[str], scaler: dict,
-                  threshold: float = 0.5, metadata: dict | None = None) -> Path:
+def save_detector(
+    model,
+    path: str | Path,
+    features: list[str],
+    scaler: dict,
+    threshold: float = 0.5,
+    metadata: dict | None = None,
+) -> Path:
     """Save a model as a ``.keras`` archive that also carries features, scaler and threshold.
 
     The archive is written beside ``path`` and renamed into place, so a reader
@@ -100,16 +109,22 @@ def save_detector(model, path: str | Path, features: list[str], scaler: dict,
         raise ValueError(f"{path}: a detector file must end in .keras")
     if list(scaler["features"]) != list(features):
         raise ValueError("the scaler was fitted on other features than the model's")
-    entry = {"format_version": FORMAT_VERSION, "features": list(features), "scaler": scaler,
-             "threshold": float(threshold), "metadata": metadata or {}}
+    entry = {
+        "format_version": FORMAT_VERSION,
+        "features": list(features),
+        "scaler": scaler,
+        "threshold": float(threshold),
+        "metadata": metadata or {},
+    }
     _validate_entry(entry, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.partial.keras")
     try:
         model.save(partial)
         with zipfile.ZipFile(partial, "a") as archive:
-            archive.writestr(DETECTOR_ENTRY, json.dumps(entry, indent=2, sort_keys=True,
-                                                        allow_nan=False))
+            archive.writestr(
+                DETECTOR_ENTRY, json.dumps(entry, indent=2, sort_keys=True, allow_nan=False)
+            )
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -138,21 +153,27 @@ def read_detector(path: str | Path) -> DetectorSpec:
     except OSError as exc:
         raise DetectorFileError(f"{path}: cannot be read ({exc.strerror})") from None
     if not zipfile.is_zipfile(path):
-        raise DetectorFileError(f"{path}: not a Keras archive (.keras zip file); pickles "
-                                "and other formats are refused and never loaded")
+        raise DetectorFileError(
+            f"{path}: not a Keras archive (.keras zip file); pickles "
+            "and other formats are refused and never loaded"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "config.json" not in names:
-                raise DetectorFileError(f"{path}: a zip file but not a Keras archive "
-                                        "(no config.json)")
+                raise DetectorFileError(
+                    f"{path}: a zip file but not a Keras archive (no config.json)"
+                )
             if DETECTOR_ENTRY not in names:
-                raise DetectorFileError(f"{path}: a Keras archive without {DETECTOR_ENTRY}; "
-                                        "save models with ids_utils.detectors.save_detector")
+                raise DetectorFileError(
+                    f"{path}: a Keras archive without {DETECTOR_ENTRY}; "
+                    "save models with ids_utils.detectors.save_detector"
+                )
             damaged = archive.testzip()
             if damaged is not None:
-                raise DetectorFileError(f"{path}: damaged archive (entry {damaged} fails its "
-                                        "checksum)")
+                raise DetectorFileError(
+                    f"{path}: damaged archive (entry {damaged} fails its checksum)"
+                )
             raw = archive.read(DETECTOR_ENTRY)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise DetectorFileError(f"{path}: damaged archive ({exc})") from None
@@ -161,33 +182,45 @@ def read_detector(path: str | Path) -> DetectorSpec:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DetectorFileError(f"{path}: {DETECTOR_ENTRY} is not valid JSON ({exc})") from None
     features, mean, scale, threshold = _validate_entry(entry, path)
-    return DetectorSpec(path=path, features=features, mean=mean, scale=scale,
-                        threshold=threshold, metadata=entry.get("metadata") or {},
-                        sha256=hashlib.sha256(content).hexdigest())
+    return DetectorSpec(
+        path=path,
+        features=features,
+        mean=mean,
+        scale=scale,
+        threshold=threshold,
+        metadata=entry.get("metadata") or {},
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
 
 
 def _validate_entry(entry, path: Path):
     """(features, mean, scale, threshold) of a detector entry, or DetectorFileError."""
+
     def refuse(problem):
         raise DetectorFileError(f"{path}: {DETECTOR_ENTRY}: {problem}")
 
     if not isinstance(entry, dict):
         refuse("not a JSON object")
     if entry.get("format_version") != FORMAT_VERSION:
-        refuse(f"detector format {entry.get('format_version')!r} is not the supported "
-               f"{FORMAT_VERSION}")
+        refuse(
+            f"detector format {entry.get('format_version')!r} is not the supported {FORMAT_VERSION}"
+        )
     features = entry.get("features")
-    if (not isinstance(features, list) or not features
-            or not all(isinstance(f, str) for f in features)):
+    if (
+        not isinstance(features, list)
+        or not features
+        or not all(isinstance(f, str) for f in features)
+    ):
         refuse("'features' must be a non-empty list of column names")
     repeated = sorted({f for f in features if features.count(f) > 1})
     if repeated:
         refuse(f"feature(s) listed twice: {', '.join(repeated)}")
     if not any(set(features) <= set(release.features) for release in RELEASES):
-        unknown = [f for f in features
-                   if not any(f in release.features for release in RELEASES)]
-        refuse("the features are not those of one CICIoT2023 release"
-               + (f" (unknown: {', '.join(unknown[:5])})" if unknown else ""))
+        unknown = [f for f in features if not any(f in release.features for release in RELEASES)]
+        refuse(
+            "the features are not those of one CICIoT2023 release"
+            + (f" (unknown: {', '.join(unknown[:5])})" if unknown else "")
+        )
     scaler = entry.get("scaler")
     if not isinstance(scaler, dict):
         refuse("no scaler")
@@ -196,18 +229,28 @@ def _validate_entry(entry, path: Path):
     arrays = []
     for name in ("mean", "scale"):
         values = scaler.get(name)
-        if (not isinstance(values, list) or len(values) != len(features)
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                           and math.isfinite(v) for v in values)):
+        if (
+            not isinstance(values, list)
+            or len(values) != len(features)
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            )
+        ):
             refuse(f"the scaler's {name} must be {len(features)} finite numbers")
         arrays.append(np.asarray(values, dtype="float64"))
     mean, scale = arrays
     if (scale <= 0).any():
-        refuse(f"the scaler's scale must be positive (feature "
-               f"{features[int(np.flatnonzero(scale <= 0)[0])]!r})")
+        refuse(
+            f"the scaler's scale must be positive (feature "
+            f"{features[int(np.flatnonzero(scale <= 0)[0])]!r})"
+        )
     threshold = entry.get("threshold")
-    if (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
-            or not 0 < threshold < 1):
+    if (
+        not isinstance(threshold, (int, float))
+        or isinstance(threshold, bool)
+        or not 0 < threshold < 1
+    ):
         refuse(f"the threshold must be a number in (0, 1), got {threshold!r}")
     metadata = entry.get("metadata", {})
     if not isinstance(metadata, dict):
@@ -229,15 +272,23 @@ def load_detector(path: str | Path) -> Detector:
     try:
         model = keras.models.load_model(spec.path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive
-        raise DetectorFileError(f"{spec.path}: Keras cannot load the model "
-                                f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-                                ) from None
+        raise DetectorFileError(
+            f"{spec.path}: Keras cannot load the model "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        ) from None
     n_inputs = model.input_shape[-1]
     if n_inputs != len(spec.features):
-        raise DetectorFileError(f"{spec.path}: the model takes {n_inputs} inputs but the "
-                                f"detector lists {len(spec.features)} features")
-    return Detector(model=model, features=list(spec.features), scaler=spec.scaler,
-                    threshold=spec.threshold, metadata=spec.metadata)
+        raise DetectorFileError(
+            f"{spec.path}: the model takes {n_inputs} inputs but the "
+            f"detector lists {len(spec.features)} features"
+        )
+    return Detector(
+        model=model,
+        features=list(spec.features),
+        scaler=spec.scaler,
+        threshold=spec.threshold,
+        metadata=spec.metadata,
+    )
 
 
 def cache_folder() -> Path:
@@ -272,5 +323,6 @@ def onnx_graph(spec: DetectorSpec) -> Path:
             return candidate
         except OSError:
             continue
-    raise DetectorFileError(f"{spec.path}: cannot write its ONNX graph beside it nor in "
-                            f"{candidates[-1].parent}")
+    raise DetectorFileError(
+        f"{spec.path}: cannot write its ONNX graph beside it nor in {candidates[-1].parent}"
+    )

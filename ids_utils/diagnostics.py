@@ -58,15 +58,17 @@ def divergence_check(train_loss, val_probability, threshold: float = 0.5) -> dic
     loss = np.asarray(train_loss, dtype="float64").ravel()
     probability = np.asarray(val_probability, dtype="float64").ravel()
     if loss.size == 0 or probability.size == 0:
-        raise ValueError("divergence_check needs at least one epoch's loss and one "
-                         "validation probability")
+        raise ValueError(
+            "divergence_check needs at least one epoch's loss and one validation probability"
+        )
     reasons = []
     if not np.isfinite(loss).all():
         reasons.append("the training loss is not finite")
     elif loss.max() > LOSS_SPIKE_FACTOR * UNINFORMED_LOSS:
         epoch = int(np.argmax(loss)) + 1
-        reasons.append(f"training loss {loss.max():.4g} at epoch {epoch}, above "
-                       f"{LOSS_SPIKE_FACTOR:g} x ln 2")
+        reasons.append(
+            f"training loss {loss.max():.4g} at epoch {epoch}, above {LOSS_SPIKE_FACTOR:g} x ln 2"
+        )
     finite = probability[np.isfinite(probability)]
     spread = float(finite.std()) if finite.size else float("nan")
     if finite.size < probability.size:
@@ -75,14 +77,25 @@ def divergence_check(train_loss, val_probability, threshold: float = 0.5) -> dic
         reasons.append(f"near-constant validation output (standard deviation {spread:.2g})")
     elif len(np.unique(probability >= threshold)) == 1:
         reasons.append("one class predicted for every validation flow")
-    return {"diverged": bool(reasons), "reasons": reasons,
-            "max_train_loss": float(np.nanmax(loss)) if np.isfinite(loss).any() else None,
-            "val_probability_std": spread if np.isfinite(spread) else None}
+    return {
+        "diverged": bool(reasons),
+        "reasons": reasons,
+        "max_train_loss": float(np.nanmax(loss)) if np.isfinite(loss).any() else None,
+        "val_probability_std": spread if np.isfinite(spread) else None,
+    }
 
 
-def training_diagnostics(x: np.ndarray, y: np.ndarray, seed: int, lstm_activation: str,
-                         batch_size: int = 32, learning_rate: float = 1e-3, steps: int = 300,
-                         probe_every: int = 25, probe_rows: int = 256) -> dict[str, pd.DataFrame]:
+def training_diagnostics(
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    lstm_activation: str,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    steps: int = 300,
+    probe_every: int = 25,
+    probe_rows: int = 256,
+) -> dict[str, pd.DataFrame]:
     """Train the CNN-LSTM step by step and record what happens inside it.
 
     The same model, optimiser, loss and batch size as the replication's
@@ -126,8 +139,9 @@ def training_diagnostics(x: np.ndarray, y: np.ndarray, seed: int, lstm_activatio
     x = np.asarray(x, dtype="float32")
     y = np.asarray(y, dtype="float32").reshape(-1, 1)
     set_determinism(seed)
-    model = build_cnn_lstm(x.shape[1], learning_rate, unroll=False, jit_compile=False,
-                           lstm_activation=lstm_activation)
+    model = build_cnn_lstm(
+        x.shape[1], learning_rate, unroll=False, jit_compile=False, lstm_activation=lstm_activation
+    )
     layers_with_weights = [layer for layer in model.layers if layer.trainable_weights]
     groups = [len(layer.trainable_weights) for layer in layers_with_weights]
     loss_function = keras.losses.BinaryCrossentropy()
@@ -160,12 +174,22 @@ def training_diagnostics(x: np.ndarray, y: np.ndarray, seed: int, lstm_activatio
         loss, norms = train_step(tf.constant(x[batch]), tf.constant(y[batch]))
         norms = norms.numpy().astype("float64")
         per_layer = np.split(norms, np.cumsum(groups)[:-1])
-        step_rows.append({"step": step + 1, "loss": float(loss),
-                          "grad_norm": float(np.sqrt((norms ** 2).sum())),
-                          **{f"grad_norm_{layer.name}": float(np.sqrt((part ** 2).sum()))
-                             for layer, part in zip(layers_with_weights, per_layer)}})
-    return {"steps": pd.DataFrame(step_rows), "hidden": pd.DataFrame(hidden_rows),
-            "dead": pd.DataFrame(dead_rows)}
+        step_rows.append(
+            {
+                "step": step + 1,
+                "loss": float(loss),
+                "grad_norm": float(np.sqrt((norms**2).sum())),
+                **{
+                    f"grad_norm_{layer.name}": float(np.sqrt((part**2).sum()))
+                    for layer, part in zip(layers_with_weights, per_layer)
+                },
+            }
+        )
+    return {
+        "steps": pd.DataFrame(step_rows),
+        "hidden": pd.DataFrame(hidden_rows),
+        "dead": pd.DataFrame(dead_rows),
+    }
 
 
 def _probe(model, twin, x: np.ndarray) -> tuple[list[dict], list[dict]]:
@@ -183,9 +207,11 @@ def _probe(model, twin, x: np.ndarray) -> tuple[list[dict], list[dict]]:
             continue
         value = np.asarray(layer(value))
         outputs[name] = value
-    hidden = [{"layer": name, "position": position + 1, "max_abs": float(largest)}
-              for name in (LSTM_64, LSTM_32)
-              for position, largest in enumerate(np.abs(outputs[name]).max(axis=(0, 2)))]
+    hidden = [
+        {"layer": name, "position": position + 1, "max_abs": float(largest)}
+        for name in (LSTM_64, LSTM_32)
+        for position, largest in enumerate(np.abs(outputs[name]).max(axis=(0, 2)))
+    ]
     dead = []
     for name, output in outputs.items():
         per_unit = np.abs(output).reshape(-1, output.shape[-1]).max(axis=0)
@@ -211,8 +237,11 @@ def summary_table(diagnosis: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame
     for model, result in diagnosis.items():
         steps, hidden, dead = result["steps"], result["hidden"], result["dead"]
         last = hidden["step"].max()
-        row = {"steps": int(steps["step"].max()), "largest batch loss": steps["loss"].max(),
-               "largest gradient norm": steps["grad_norm"].max()}
+        row = {
+            "steps": int(steps["step"].max()),
+            "largest batch loss": steps["loss"].max(),
+            "largest gradient norm": steps["grad_norm"].max(),
+        }
         for layer in (LSTM_64, LSTM_32):
             final = hidden[(hidden["layer"] == layer) & (hidden["step"] == last)]
             row[f"largest |h_t| {layer}"] = final["max_abs"].max()
@@ -233,5 +262,6 @@ def describe(table: pd.DataFrame) -> str:
             f"{row['largest gradient norm']:.3g}; at the end the largest hidden value of "
             f"lstm_64 is {row['largest |h_t| lstm_64']:.3g}, growing by a factor of "
             f"{row['growth per position lstm_64']:.3g} per sequence position, and "
-            f"{row['dead units dense_16']:.0%} of the dense_16 units are dead.")
+            f"{row['dead units dense_16']:.0%} of the dense_16 units are dead."
+        )
     return " ".join(sentences)

@@ -23,9 +23,12 @@ def errors_by_family(predictions: pd.DataFrame) -> pd.DataFrame:
         for attack families) and ``error_rate``.
     """
     wrong = predictions["prediction"] != predictions["attack"]
-    table = (predictions.assign(wrong=wrong)
-             .groupby(["seed", "family"], observed=True)["wrong"].agg(["size", "sum"])
-             .rename(columns={"size": "flows", "sum": "errors"}))
+    table = (
+        predictions.assign(wrong=wrong)
+        .groupby(["seed", "family"], observed=True)["wrong"]
+        .agg(["size", "sum"])
+        .rename(columns={"size": "flows", "sum": "errors"})
+    )
     table["errors"] = table["errors"].astype(int)
     table["error_rate"] = table["errors"] / table["flows"]
     return table
@@ -34,15 +37,20 @@ def errors_by_family(predictions: pd.DataFrame) -> pd.DataFrame:
 def label_outcomes(predictions: pd.DataFrame) -> pd.Series:
     """Each flow's outcome: benign (correct), false positive, caught attack, missed attack."""
     outcome = np.select(
-        [(predictions["attack"] == 0) & (predictions["prediction"] == 0),
-         (predictions["attack"] == 0) & (predictions["prediction"] == 1),
-         (predictions["attack"] == 1) & (predictions["prediction"] == 1)],
-        ["benign", "false positive", "caught attack"], default="missed attack")
+        [
+            (predictions["attack"] == 0) & (predictions["prediction"] == 0),
+            (predictions["attack"] == 0) & (predictions["prediction"] == 1),
+            (predictions["attack"] == 1) & (predictions["prediction"] == 1),
+        ],
+        ["benign", "false positive", "caught attack"],
+        default="missed attack",
+    )
     return pd.Series(outcome, index=predictions.index, name="outcome")
 
 
-def intensity_test(flows: pd.DataFrame, features: list[str], min_misses: int = 5,
-                   alpha: float = 0.05) -> pd.DataFrame:
+def intensity_test(
+    flows: pd.DataFrame, features: list[str], min_misses: int = 5, alpha: float = 0.05
+) -> pd.DataFrame:
     """Do missed attacks have lower intensity than caught ones?
 
     For each intensity feature present, the medians of missed attacks, caught
@@ -65,9 +73,13 @@ def intensity_test(flows: pd.DataFrame, features: list[str], min_misses: int = 5
     for feature in features:
         if feature not in flows.columns:
             continue
-        row = {"median missed": missed[feature].median(), "median caught": caught[feature].median(),
-               "median benign": benign[feature].median(), "missed": len(missed),
-               "caught": len(caught)}
+        row = {
+            "median missed": missed[feature].median(),
+            "median caught": caught[feature].median(),
+            "median benign": benign[feature].median(),
+            "missed": len(missed),
+            "caught": len(caught),
+        }
         if len(missed) >= min_misses and len(caught) >= min_misses:
             test = stats.mannwhitneyu(missed[feature], caught[feature], alternative="less")
             # U counts the pairs where the missed flow is larger (ties count half).
@@ -86,12 +98,16 @@ def slow_rate_verdict(test: pd.DataFrame, feature: str = "Rate") -> str:
         return "not testable with these data (too few missed attacks)"
     row = test.loc[feature]
     if row["misses lower"]:
-        return (f"supported: missed attacks have a lower {feature} than caught ones "
-                f"(median {row['median missed']:.3g} against {row['median caught']:.3g}, "
-                f"one-sided p = {row['p_value']:.2g})")
-    return (f"not supported: missed attacks do not have a significantly lower {feature} than "
-            f"caught ones (median {row['median missed']:.3g} against {row['median caught']:.3g}, "
-            f"one-sided p = {row['p_value']:.2g})")
+        return (
+            f"supported: missed attacks have a lower {feature} than caught ones "
+            f"(median {row['median missed']:.3g} against {row['median caught']:.3g}, "
+            f"one-sided p = {row['p_value']:.2g})"
+        )
+    return (
+        f"not supported: missed attacks do not have a significantly lower {feature} than "
+        f"caught ones (median {row['median missed']:.3g} against {row['median caught']:.3g}, "
+        f"one-sided p = {row['p_value']:.2g})"
+    )
 
 
 def miss_overlap(predictions: pd.DataFrame, reference: str = "CNN-LSTM") -> dict:
@@ -101,8 +117,9 @@ def miss_overlap(predictions: pd.DataFrame, reference: str = "CNN-LSTM") -> dict
     same flows.
     """
     attacks = predictions[predictions["attack"] == 1]
-    missed = (attacks.assign(missed=attacks["prediction"] == 0)
-              .pivot_table(index=KEYS, columns="model", values="missed", aggfunc="first"))
+    missed = attacks.assign(missed=attacks["prediction"] == 0).pivot_table(
+        index=KEYS, columns="model", values="missed", aggfunc="first"
+    )
     missed = missed.astype(bool)
     others = missed.drop(columns=reference)
     return {

@@ -27,10 +27,14 @@ def metrics_from_confusion(tn: int, fp: int, fn: int, tp: int) -> dict[str, floa
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     if total == 0:
         raise ValueError("the confusion matrix is empty")
-    return {"accuracy": (tp + tn) / total,
-            "precision": precision, "recall": recall, "f1": f1,
-            "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
-            "detection_rate": recall}
+    return {
+        "accuracy": (tp + tn) / total,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
+        "detection_rate": recall,
+    }
 
 
 def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, float]:
@@ -65,14 +69,18 @@ def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, flo
     both_classes = len(np.unique(y_true)) == 2
     result = metrics_from_confusion(tn, fp, fn, tp)
     result["roc_auc"] = roc_auc_score(y_true, probability) if both_classes else float("nan")
-    result["average_precision"] = (average_precision_score(y_true, probability)
-                                   if both_classes else float("nan"))
+    result["average_precision"] = (
+        average_precision_score(y_true, probability) if both_classes else float("nan")
+    )
     ordered = {name: float(result[name]) for name in TABLE1_METRICS}
     return {**ordered, "tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": int(y_true.size)}
 
 
-def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = CONFIDENCE,
-                         bounds: tuple[float, float] | None = (0.0, 1.0)) -> pd.DataFrame:
+def summarise_over_seeds(
+    per_seed: pd.DataFrame,
+    confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] | None = (0.0, 1.0),
+) -> pd.DataFrame:
     """Mean, standard deviation and a t-based confidence interval of each column.
 
     Parameters
@@ -95,38 +103,45 @@ def summarise_over_seeds(per_seed: pd.DataFrame, confidence: float = CONFIDENCE,
         raise ValueError("no seeds to summarise")
     mean = per_seed.mean()
     std = per_seed.std(ddof=1) if n > 1 else mean * np.nan
-    half = (stats.t.ppf(0.5 + confidence / 2, df=n - 1) * std / np.sqrt(n)
-            if n > 1 else mean * np.nan)
+    half = (
+        stats.t.ppf(0.5 + confidence / 2, df=n - 1) * std / np.sqrt(n) if n > 1 else mean * np.nan
+    )
     low, high = mean - half, mean + half
     if bounds is not None:
         low, high = low.clip(lower=bounds[0]), high.clip(upper=bounds[1])
-    return pd.DataFrame({"mean": mean, "std": std, "ci_low": low, "ci_high": high,
-                         "n_seeds": n})
+    return pd.DataFrame({"mean": mean, "std": std, "ci_low": low, "ci_high": high, "n_seeds": n})
 
 
-def predictions_frame(seed: int, test: pd.DataFrame, probability: np.ndarray,
-                      threshold: float) -> pd.DataFrame:
+def predictions_frame(
+    seed: int, test: pd.DataFrame, probability: np.ndarray, threshold: float
+) -> pd.DataFrame:
     """Per test flow: seed, source, probability, prediction, label and family."""
-    return pd.DataFrame({
-        "seed": np.full(len(test), seed, dtype="int64"),
-        "source_file": test["source_file"].to_numpy(),
-        "source_line": test["source_line"].to_numpy(),
-        "probability": np.asarray(probability, dtype="float64"),
-        "prediction": (np.asarray(probability) >= threshold).astype("int8"),
-        "attack": test["attack"].to_numpy(dtype="int8"),
-        "family": test["family"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "seed": np.full(len(test), seed, dtype="int64"),
+            "source_file": test["source_file"].to_numpy(),
+            "source_line": test["source_line"].to_numpy(),
+            "probability": np.asarray(probability, dtype="float64"),
+            "prediction": (np.asarray(probability) >= threshold).astype("int8"),
+            "attack": test["attack"].to_numpy(dtype="int8"),
+            "family": test["family"].to_numpy(),
+        }
+    )
 
 
 def confusion_table(cells: dict) -> pd.DataFrame:
     """Table 2's layout from the four cells (``tn``, ``fp``, ``fn``, ``tp``): rows actual,
     columns predicted."""
-    return pd.DataFrame([[cells["tn"], cells["fp"]], [cells["fn"], cells["tp"]]],
-                        index=["benign", "attack"], columns=["benign", "attack"])
+    return pd.DataFrame(
+        [[cells["tn"], cells["fp"]], [cells["fn"], cells["tp"]]],
+        index=["benign", "attack"],
+        columns=["benign", "attack"],
+    )
 
 
-def metrics_report(predictions: pd.DataFrame, threshold: float,
-                   diverged: dict[str, dict[str, bool]]) -> dict:
+def metrics_report(
+    predictions: pd.DataFrame, threshold: float, diverged: dict[str, dict[str, bool]]
+) -> dict:
     """Per model: Table 1 metrics and Table 2 cells per seed (each with its ``diverged``
     mark), their summary over seeds, and the seeds that diverged.
 
@@ -150,10 +165,13 @@ def metrics_report(predictions: pd.DataFrame, threshold: float,
         per_seed = metrics_by_seed(part, threshold)
         marks = {str(seed): bool(diverged[model][str(seed)]) for seed in per_seed.index}
         report[model] = {
-            "per_seed": {str(seed): {**row, "diverged": marks[str(seed)]}
-                         for seed, row in per_seed.to_dict(orient="index").items()},
+            "per_seed": {
+                str(seed): {**row, "diverged": marks[str(seed)]}
+                for seed, row in per_seed.to_dict(orient="index").items()
+            },
             "aggregate": summarise_over_seeds(per_seed[list(TABLE1_METRICS)]).to_dict(
-                orient="index"),
+                orient="index"
+            ),
             "diverged_seeds": [int(seed) for seed, mark in marks.items() if mark],
         }
     return report
@@ -161,6 +179,8 @@ def metrics_report(predictions: pd.DataFrame, threshold: float,
 
 def metrics_by_seed(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Table 1 metrics and Table 2 cells per seed, recomputed from a predictions frame."""
-    rows = {seed: binary_metrics(part["attack"], part["probability"], threshold)
-            for seed, part in predictions.groupby("seed")}
+    rows = {
+        seed: binary_metrics(part["attack"], part["probability"], threshold)
+        for seed, part in predictions.groupby("seed")
+    }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")

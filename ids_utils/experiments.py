@@ -20,24 +20,38 @@ from .preprocess import fit_scaler, scale, split_train_val, split_train_val_test
 from .training import train_cnn_lstm
 
 #: Metrics the Beyond-the-paper chapters report, in order.
-METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
-           "false_positive_rate")
+METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "false_positive_rate",
+)
 
 
 def score(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
     """Table 1 metrics plus balanced accuracy (the mean of the two classes' recalls)."""
     y_true = np.asarray(y_true)
     result = binary_metrics(y_true, probability, threshold)
-    result["balanced_accuracy"] = float(balanced_accuracy_score(
-        y_true, (np.asarray(probability) >= threshold).astype(int)))
+    result["balanced_accuracy"] = float(
+        balanced_accuracy_score(y_true, (np.asarray(probability) >= threshold).astype(int))
+    )
     return result
 
 
-def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
-                   settings: dict, variant: str = "CNN-LSTM",
-                   tests: dict[str, pd.DataFrame] | None = None,
-                   return_probabilities: bool = False, lstm_activation: str = "relu",
-                   unscaled=()):
+def train_and_test(
+    parts: dict[str, pd.DataFrame],
+    features: list[str],
+    seed: int,
+    settings: dict,
+    variant: str = "CNN-LSTM",
+    tests: dict[str, pd.DataFrame] | None = None,
+    return_probabilities: bool = False,
+    lstm_activation: str = "relu",
+    unscaled=(),
+):
     """Fit the scaler and a model on ``parts["train"]``; score the test set(s) once.
 
     Parameters
@@ -69,19 +83,30 @@ def train_and_test(parts: dict[str, pd.DataFrame], features: list[str], seed: in
     dict, only with ``return_probabilities``
         Test-set name -> probabilities, in the test set's row order.
     """
-    model, scaler, _, check = fit_cnn_lstm(parts, features, seed, settings, variant,
-                                           lstm_activation, unscaled)
+    model, scaler, _, check = fit_cnn_lstm(
+        parts, features, seed, settings, variant, lstm_activation, unscaled
+    )
     tests = {"test": parts["test"]} if tests is None else tests
     probabilities = {name: _predict(model, scale(test, scaler)) for name, test in tests.items()}
-    results = {name: {**score(test["attack"].to_numpy(), probabilities[name],
-                              settings["threshold"]), "diverged": check["diverged"]}
-               for name, test in tests.items()}
+    results = {
+        name: {
+            **score(test["attack"].to_numpy(), probabilities[name], settings["threshold"]),
+            "diverged": check["diverged"],
+        }
+        for name, test in tests.items()
+    }
     return (results, probabilities) if return_probabilities else results
 
 
-def fit_cnn_lstm(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
-                 settings: dict, variant: str = "CNN-LSTM", lstm_activation: str = "relu",
-                 unscaled=()):
+def fit_cnn_lstm(
+    parts: dict[str, pd.DataFrame],
+    features: list[str],
+    seed: int,
+    settings: dict,
+    variant: str = "CNN-LSTM",
+    lstm_activation: str = "relu",
+    unscaled=(),
+):
     """Fit the scaler and a model on ``parts["train"]``, watching ``parts["val"]`` only,
     and check the run for divergence.  ``parts["test"]`` is not read.
 
@@ -99,11 +124,18 @@ def fit_cnn_lstm(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
     scaler = fit_scaler(parts["train"], features, unscaled)
     x_val = scale(parts["val"], scaler)
     model, history = train_cnn_lstm(
-        scale(parts["train"], scaler), parts["train"]["attack"].to_numpy(),
-        x_val, parts["val"]["attack"].to_numpy(), seed=seed,
-        epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], verbose=0, variant=variant,
-        lstm_activation=lstm_activation)
+        scale(parts["train"], scaler),
+        parts["train"]["attack"].to_numpy(),
+        x_val,
+        parts["val"]["attack"].to_numpy(),
+        seed=seed,
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        verbose=0,
+        variant=variant,
+        lstm_activation=lstm_activation,
+    )
     val_probability = _predict(model, x_val)
     check = divergence_check(history["loss"], val_probability, settings["threshold"])
     return model, scaler, val_probability, check
@@ -126,12 +158,15 @@ def summarise(per_seed: pd.DataFrame, by: str) -> dict:
     dict
         ``{group: {metric: {"mean", "std", "ci_low", "ci_high", "n_seeds"}}}``.
     """
-    return {str(group): summarise_over_seeds(part[list(METRICS)]).to_dict(orient="index")
-            for group, part in per_seed.groupby(by, sort=False)}
+    return {
+        str(group): summarise_over_seeds(part[list(METRICS)]).to_dict(orient="index")
+        for group, part in per_seed.groupby(by, sort=False)
+    }
 
 
-def advantage(per_seed: pd.DataFrame, reference: str, metric: str,
-              by: str = "model") -> pd.DataFrame:
+def advantage(
+    per_seed: pd.DataFrame, reference: str, metric: str, by: str = "model"
+) -> pd.DataFrame:
     """How much the reference beats each other model, seed by seed (reference minus other).
 
     Returns
@@ -142,9 +177,14 @@ def advantage(per_seed: pd.DataFrame, reference: str, metric: str,
     """
     table = per_seed.rename(columns={by: "model"})[["model", "seed", metric]]
     difference = paired_differences(table, reference, metric, CONFIDENCE)
-    return pd.DataFrame({"mean": -difference["mean_difference"],
-                         "ci_low": -difference["ci_high"], "ci_high": -difference["ci_low"],
-                         "p_value": difference["p_value"]})
+    return pd.DataFrame(
+        {
+            "mean": -difference["mean_difference"],
+            "ci_low": -difference["ci_high"],
+            "ci_high": -difference["ci_low"],
+            "p_value": difference["p_value"],
+        }
+    )
 
 
 def describe_advantage(row: pd.Series) -> str:
@@ -153,15 +193,19 @@ def describe_advantage(row: pd.Series) -> str:
     not clearly different."""
     if pd.isna(row["ci_low"]):
         return f"{row['mean']:+.4f} (one seed, no interval)"
-    word = ("better" if row["ci_low"] > 0 else "worse" if row["ci_high"] < 0
-            else "no clear difference")
+    word = (
+        "better" if row["ci_low"] > 0 else "worse" if row["ci_high"] < 0 else "no clear difference"
+    )
     return f"{row['mean']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], {word}"
 
 
 def ablation_answer(advantages: pd.DataFrame, metric: str, variants) -> str:
     """The ablation chapter's answer: the CNN-LSTM's metric minus each variant's."""
-    return (f"The CNN-LSTM's {metric} minus each variant's: "
-            + "; ".join(f"{v}: {describe_advantage(advantages.loc[v])}" for v in variants) + ".")
+    return (
+        f"The CNN-LSTM's {metric} minus each variant's: "
+        + "; ".join(f"{v}: {describe_advantage(advantages.loc[v])}" for v in variants)
+        + "."
+    )
 
 
 def table(per_seed: pd.DataFrame, by: str, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
@@ -180,13 +224,23 @@ def table(per_seed: pd.DataFrame, by: str, metrics: tuple[str, ...] = METRICS) -
 
 #: Baselines the cross-dataset chapter chooses from: the fast ones (the SVM and
 #: the MLP take minutes per fit on the full NSL-KDD training file).
-CROSS_DATASET_CANDIDATES = ("Random Forest", "Logistic regression", "HistGradientBoosting",
-                            "XGBoost")
+CROSS_DATASET_CANDIDATES = (
+    "Random Forest",
+    "Logistic regression",
+    "HistGradientBoosting",
+    "XGBoost",
+)
 
 
-def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int,
-                  threshold: float, tests: dict[str, pd.DataFrame],
-                  candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES, unscaled=()):
+def best_baseline(
+    parts: dict[str, pd.DataFrame],
+    features: list[str],
+    seed: int,
+    threshold: float,
+    tests: dict[str, pd.DataFrame],
+    candidates: tuple[str, ...] = CROSS_DATASET_CANDIDATES,
+    unscaled=(),
+):
     """Fit each candidate baseline on the training part, keep the one with the best
     validation accuracy, and score the test set(s) with it once.
 
@@ -211,13 +265,22 @@ def best_baseline(parts: dict[str, pd.DataFrame], features: list[str], seed: int
     validation = {}
     for name in candidates:
         models[name].fit(x_train, y_train)
-        validation[name] = score(y_val, attack_probability(models[name], x_val),
-                                 threshold)["accuracy"]
+        validation[name] = score(y_val, attack_probability(models[name], x_val), threshold)[
+            "accuracy"
+        ]
     chosen = max(validation, key=validation.get)
-    probabilities = {name: attack_probability(models[chosen], scale(test, scaler))
-                     for name, test in tests.items()}
-    return chosen, {name: score(test["attack"].to_numpy(), probabilities[name], threshold)
-                    for name, test in tests.items()}, probabilities
+    probabilities = {
+        name: attack_probability(models[chosen], scale(test, scaler))
+        for name, test in tests.items()
+    }
+    return (
+        chosen,
+        {
+            name: score(test["attack"].to_numpy(), probabilities[name], threshold)
+            for name, test in tests.items()
+        },
+        probabilities,
+    )
 
 
 def encode_nsl_kdd(parts: dict[str, pd.DataFrame], tests: dict[str, pd.DataFrame]):
@@ -246,15 +309,24 @@ def encode_nsl_kdd(parts: dict[str, pd.DataFrame], tests: dict[str, pd.DataFrame
     numeric = [f for f in NSL_KDD_FEATURES if f not in NSL_KDD_CATEGORICAL]
     keep = [*numeric, *NSL_KDD_CATEGORICAL, "attack", "family"]
     others = {name: frame[keep] for name, frame in {**parts, **tests}.items() if name != "train"}
-    train, encoded, features = one_hot(parts["train"][keep], others, numeric,
-                                       NSL_KDD_CATEGORICAL)
-    return ({"train": train, **{name: encoded[name] for name in parts if name != "train"}},
-            {name: encoded[name] for name in tests}, features, features[len(numeric):])
+    train, encoded, features = one_hot(parts["train"][keep], others, numeric, NSL_KDD_CATEGORICAL)
+    return (
+        {"train": train, **{name: encoded[name] for name in parts if name != "train"}},
+        {name: encoded[name] for name in tests},
+        features,
+        features[len(numeric) :],
+    )
 
 
-def nsl_kdd_paper_split(train_file: pd.DataFrame, n_flows: int, benign_fraction: float,
-                        sample_seed: int, seed: int, test_fraction: float,
-                        val_fraction: float):
+def nsl_kdd_paper_split(
+    train_file: pd.DataFrame,
+    n_flows: int,
+    benign_fraction: float,
+    sample_seed: int,
+    seed: int,
+    test_fraction: float,
+    val_fraction: float,
+):
     """The paper's protocol on NSL-KDD for one seed: a sample of ``KDDTrain+`` at the
     profile's size and benign fraction, split stratified on the binary label, encoded.
 
@@ -276,9 +348,14 @@ def nsl_kdd_paper_split(train_file: pd.DataFrame, n_flows: int, benign_fraction:
 PAPER_PROTOCOL = "KDDTrain+ split (the paper's protocol)"
 
 
-def cross_dataset_protocols(paper_sample: pd.DataFrame, official_train: pd.DataFrame,
-                            official_tests: dict[str, pd.DataFrame], seeds,
-                            test_fraction: float, val_fraction: float) -> dict:
+def cross_dataset_protocols(
+    paper_sample: pd.DataFrame,
+    official_train: pd.DataFrame,
+    official_tests: dict[str, pd.DataFrame],
+    seeds,
+    test_fraction: float,
+    val_fraction: float,
+) -> dict:
     """The two NSL-KDD protocols of the cross-dataset chapter, per seed, encoded.
 
     ``(PAPER_PROTOCOL, seed)``: the paper's sample of ``KDDTrain+`` split into
@@ -293,11 +370,16 @@ def cross_dataset_protocols(paper_sample: pd.DataFrame, official_train: pd.DataF
     """
     protocols = {}
     for seed in seeds:
-        split = split_train_val_test(paper_sample, test_fraction, val_fraction, seed,
-                                     stratify="attack")
+        split = split_train_val_test(
+            paper_sample, test_fraction, val_fraction, seed, stratify="attack"
+        )
         parts, _, features, indicators = encode_nsl_kdd(split, {})
-        protocols[(PAPER_PROTOCOL, seed)] = (parts, {PAPER_PROTOCOL: parts["test"]}, features,
-                                             indicators)
+        protocols[(PAPER_PROTOCOL, seed)] = (
+            parts,
+            {PAPER_PROTOCOL: parts["test"]},
+            features,
+            indicators,
+        )
         official = split_train_val(official_train, val_fraction, seed, stratify="attack")
         protocols[("official", seed)] = encode_nsl_kdd(official, official_tests)
     return protocols
@@ -307,23 +389,34 @@ def cross_dataset_jobs(protocols: dict, settings: dict) -> list[dict]:
     """One :func:`train_and_test` job per protocol, seed and CNN-LSTM, in that order."""
     from .models import CNN_LSTMS
 
-    return [{"parts": parts, "features": features, "seed": seed, "settings": settings,
-             "tests": tests, "return_probabilities": True, "lstm_activation": activation,
-             "unscaled": indicators}
-            for (_, seed), (parts, tests, features, indicators) in protocols.items()
-            for activation in CNN_LSTMS.values()]
+    return [
+        {
+            "parts": parts,
+            "features": features,
+            "seed": seed,
+            "settings": settings,
+            "tests": tests,
+            "return_probabilities": True,
+            "lstm_activation": activation,
+            "unscaled": indicators,
+        }
+        for (_, seed), (parts, tests, features, indicators) in protocols.items()
+        for activation in CNN_LSTMS.values()
+    ]
 
 
-def recall_by_group(test: pd.DataFrame, probability: np.ndarray, threshold: float,
-                    group: pd.Series) -> pd.Series:
+def recall_by_group(
+    test: pd.DataFrame, probability: np.ndarray, threshold: float, group: pd.Series
+) -> pd.Series:
     """Share of each group's attack flows detected (recall), e.g. by attack family."""
     attacks = test["attack"].to_numpy() == 1
     detected = pd.Series(np.asarray(probability)[attacks] >= threshold)
     return detected.groupby(np.asarray(group)[attacks]).mean()
 
 
-def kddtest_recalls(kddtest: pd.DataFrame, seen_types: set, threshold: float,
-                    probabilities: dict) -> pd.DataFrame:
+def kddtest_recalls(
+    kddtest: pd.DataFrame, seen_types: set, threshold: float, probabilities: dict
+) -> pd.DataFrame:
     """Recall on ``KDDTest+`` attacks by family and by whether their type is seen in training.
 
     Parameters
@@ -340,14 +433,19 @@ def kddtest_recalls(kddtest: pd.DataFrame, seen_types: set, threshold: float,
     pandas.DataFrame
         Columns ``model``, ``seed``, ``by`` (family / attack type), ``group``, ``recall``.
     """
-    kind = kddtest["fine_label"].isin(seen_types).map({True: "type seen in training",
-                                                       False: "type new in test"})
+    kind = (
+        kddtest["fine_label"]
+        .isin(seen_types)
+        .map({True: "type seen in training", False: "type new in test"})
+    )
     rows = []
     for (model, seed), probability in probabilities.items():
         for by, group in (("family", kddtest["family"]), ("attack type", kind)):
             recall = recall_by_group(kddtest, probability, threshold, group)
-            rows += [{"model": model, "seed": seed, "by": by, "group": g, "recall": r}
-                     for g, r in recall.items()]
+            rows += [
+                {"model": model, "seed": seed, "by": by, "group": g, "recall": r}
+                for g, r in recall.items()
+            ]
     return pd.DataFrame(rows)
 
 
@@ -360,13 +458,19 @@ def cross_dataset_answer(per_seed: pd.DataFrame, recall_table: pd.DataFrame) -> 
     mean = per_seed.groupby(["test set", "model"], sort=False)[["accuracy", "roc_auc"]].mean()
     sentences = []
     for test in per_seed["test set"].unique():
-        parts = [f"{model} accuracy {mean.loc[(test, model), 'accuracy']:.4f} "
-                 f"(ROC-AUC {mean.loc[(test, model), 'roc_auc']:.4f})"
-                 for model in per_seed.loc[per_seed["test set"] == test, "model"].unique()]
+        parts = [
+            f"{model} accuracy {mean.loc[(test, model), 'accuracy']:.4f} "
+            f"(ROC-AUC {mean.loc[(test, model), 'roc_auc']:.4f})"
+            for model in per_seed.loc[per_seed["test set"] == test, "model"].unique()
+        ]
         sentences.append(f"{test}: " + ", ".join(parts) + ".")
     types = recall_table.loc["attack type"]
-    detected = ", ".join(f"{model} {types.loc['type seen in training', model]:.1%} and "
-                         f"{types.loc['type new in test', model]:.1%}" for model in types.columns)
-    sentences.append(f"On KDDTest+, recall on attacks of types seen in training and of new "
-                     f"types: {detected}.")
+    detected = ", ".join(
+        f"{model} {types.loc['type seen in training', model]:.1%} and "
+        f"{types.loc['type new in test', model]:.1%}"
+        for model in types.columns
+    )
+    sentences.append(
+        f"On KDDTest+, recall on attacks of types seen in training and of new types: {detected}."
+    )
     return " ".join(sentences)

@@ -29,11 +29,16 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".partial")
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
+    )
     try:
-        with os.fdopen(handle, mode, encoding=None if "b" in mode else encoding,
-                       newline=None if "b" in mode else "") as stream:
+        with os.fdopen(
+            handle,
+            mode,
+            encoding=None if "b" in mode else encoding,
+            newline=None if "b" in mode else "",
+        ) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

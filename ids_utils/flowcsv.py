@@ -32,8 +32,10 @@ import numpy as np
 from .schema import BENIGN_FAMILY, FINE_LABEL_FAMILY, MERGED_FAMILIES, RELEASES, DataError
 
 #: Label columns a scored file may carry, and how each maps to an attack family.
-LABEL_COLUMNS = {"label": FINE_LABEL_FAMILY,
-                 "label_multiclass": {family: family for family in MERGED_FAMILIES}}
+LABEL_COLUMNS = {
+    "label": FINE_LABEL_FAMILY,
+    "label_multiclass": {family: family for family in MERGED_FAMILIES},
+}
 
 
 @dataclass(frozen=True)
@@ -105,21 +107,35 @@ def parse_header(raw: bytes | str, features, source: str) -> Header:
             repeated.append(name)
         seen.add(name)
     if repeated:
-        raise DataError(source, f"the header repeats column name(s) {', '.join(repeated)}",
-                        column=repeated[0], line=1)
+        raise DataError(
+            source,
+            f"the header repeats column name(s) {', '.join(repeated)}",
+            column=repeated[0],
+            line=1,
+        )
     missing = [f for f in features if f not in seen]
     if missing:
         release = next((r.name for r in RELEASES if set(r.features) <= seen), None)
-        raise DataError(source, f"the header lacks {len(missing)} feature(s) the model needs: "
-                                f"{', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}"
-                                + (f" (the header is {release}; the model expects "
-                                   f"{len(features)} features)" if release else ""),
-                        column=missing[0], line=1)
+        raise DataError(
+            source,
+            f"the header lacks {len(missing)} feature(s) the model needs: "
+            f"{', '.join(missing[:5])}{'...' if len(missing) > 5 else ''}"
+            + (
+                f" (the header is {release}; the model expects {len(features)} features)"
+                if release
+                else ""
+            ),
+            column=missing[0],
+            line=1,
+        )
     label_column = next((c for c in LABEL_COLUMNS if c in seen), None)
-    return Header(columns=tuple(columns), features=tuple(features),
-                  positions=tuple(columns.index(f) for f in features),
-                  label_column=label_column,
-                  label_at=None if label_column is None else columns.index(label_column))
+    return Header(
+        columns=tuple(columns),
+        features=tuple(features),
+        positions=tuple(columns.index(f) for f in features),
+        label_column=label_column,
+        label_at=None if label_column is None else columns.index(label_column),
+    )
 
 
 def header_columns(raw: bytes | str, source: str) -> list[str]:
@@ -141,8 +157,9 @@ def header_columns(raw: bytes | str, source: str) -> list[str]:
     return next(csv.reader([text]))
 
 
-def parse_block(raw_lines, first_line: int, header: Header, mean: np.ndarray,
-                scale: np.ndarray) -> Block:
+def parse_block(
+    raw_lines, first_line: int, header: Header, mean: np.ndarray, scale: np.ndarray
+) -> Block:
     """Parse and scale a block of data rows.
 
     Parameters
@@ -171,8 +188,9 @@ def parse_block(raw_lines, first_line: int, header: Header, mean: np.ndarray,
                 blank += 1
                 continue
             n_fields = len(next(csv.reader([text]))) if '"' in text else text.count(",") + 1
-            problem = (None if n_fields == n_columns
-                       else f"expected {n_columns} fields, found {n_fields}")
+            problem = (
+                None if n_fields == n_columns else f"expected {n_columns} fields, found {n_fields}"
+            )
         lines.append(first_line + offset)
         texts.append(text)
         problems.append(problem)
@@ -193,14 +211,23 @@ def parse_block(raw_lines, first_line: int, header: Header, mean: np.ndarray,
             j = int(np.flatnonzero(~np.isfinite(x[i]))[0])
             columns[i] = header.features[j]
             value = float(values[i, j])
-            problems[i] = (f"non-finite value {value!r}" if not np.isfinite(value)
-                           else f"value {value!r} is out of range once scaled")
+            problems[i] = (
+                f"non-finite value {value!r}"
+                if not np.isfinite(value)
+                else f"value {value!r} is out of range once scaled"
+            )
     family = None
     if header.label_column is not None:
         family = [_family(texts[i], header, problems, columns, i) for i in range(len(texts))]
     x[[p is not None for p in problems]] = 0.0
-    return Block(line=np.asarray(lines, dtype="int64"), x=x, problem=problems,
-                 column=columns, family=family, blank=blank)
+    return Block(
+        line=np.asarray(lines, dtype="int64"),
+        x=x,
+        problem=problems,
+        column=columns,
+        family=family,
+        blank=blank,
+    )
 
 
 def _read_numbers(texts: list[str], positions) -> tuple[np.ndarray, np.ndarray]:
@@ -210,8 +237,15 @@ def _read_numbers(texts: list[str], positions) -> tuple[np.ndarray, np.ndarray]:
 
     def read(start, stop):
         try:
-            chunk = np.loadtxt(texts[start:stop], delimiter=",", usecols=positions,
-                               dtype="float64", comments=None, quotechar='"', ndmin=2)
+            chunk = np.loadtxt(
+                texts[start:stop],
+                delimiter=",",
+                usecols=positions,
+                dtype="float64",
+                comments=None,
+                quotechar='"',
+                ndmin=2,
+            )
             if len(chunk) != stop - start:
                 raise ValueError("rows lost")
             values[start:stop] = chunk

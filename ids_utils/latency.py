@@ -31,8 +31,15 @@ from .runtimes import LiteRTRunner, OnnxRunner, export_litert, export_onnx, expo
 #: Largest allowed difference between an exported model's probabilities and Keras'.
 TOLERANCE = 1e-5
 
-PATHS = ("Keras predict", "Keras predict_on_batch", "tf.function", "XLA",
-         "ONNX Runtime (Keras export)", "ONNX Runtime (LSTM operator)", "LiteRT")
+PATHS = (
+    "Keras predict",
+    "Keras predict_on_batch",
+    "tf.function",
+    "XLA",
+    "ONNX Runtime (Keras export)",
+    "ONNX Runtime (LSTM operator)",
+    "LiteRT",
+)
 
 
 def configure_threads(threads: int) -> None:
@@ -52,8 +59,11 @@ def build_runners(model, threads: int, folder: str | Path) -> dict[str, Callable
     folder = Path(folder)
     n_features = model.input_shape[1]
     graph = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    xla_single = tf.function(lambda x: model(x, training=False), jit_compile=True,
-                             input_signature=[tf.TensorSpec([1, n_features], tf.float32)])
+    xla_single = tf.function(
+        lambda x: model(x, training=False),
+        jit_compile=True,
+        input_signature=[tf.TensorSpec([1, n_features], tf.float32)],
+    )
     xla_any = tf.function(lambda x: model(x, training=False), jit_compile=True)
     onnx = OnnxRunner(export_onnx(model, folder / "model.onnx"), threads)
     onnx_native = OnnxRunner(export_onnx_native(model, folder / "model_lstm_op.onnx"), threads)
@@ -69,10 +79,11 @@ def build_runners(model, threads: int, folder: str | Path) -> dict[str, Callable
     }
 
 
-def max_difference(runner: Callable, reference: np.ndarray, x: np.ndarray,
-                   batch: int = 1024) -> float:
+def max_difference(
+    runner: Callable, reference: np.ndarray, x: np.ndarray, batch: int = 1024
+) -> float:
     """Largest absolute difference between a runner's probabilities and the reference."""
-    outputs = np.concatenate([runner(x[i:i + batch]) for i in range(0, len(x), batch)])
+    outputs = np.concatenate([runner(x[i : i + batch]) for i in range(0, len(x), batch)])
     if not np.isfinite(outputs).all():
         return float("inf")
     return float(np.abs(outputs - reference).max())
@@ -102,8 +113,15 @@ def time_batched(runner: Callable, x: np.ndarray, batch: int, min_seconds: float
     return flows / elapsed
 
 
-def benchmark(model, x: np.ndarray, threads: int, calls: int = 1000, batch: int = 4096,
-              paths: tuple[str, ...] = PATHS, folder: str | Path | None = None) -> dict:
+def benchmark(
+    model,
+    x: np.ndarray,
+    threads: int,
+    calls: int = 1000,
+    batch: int = 4096,
+    paths: tuple[str, ...] = PATHS,
+    folder: str | Path | None = None,
+) -> dict:
     """Latency and throughput of every path, with each export's agreement with Keras.
 
     Parameters
@@ -141,8 +159,13 @@ def benchmark(model, x: np.ndarray, threads: int, calls: int = 1000, batch: int 
                 "agrees_with_keras": bool(difference <= TOLERANCE),
                 "calls": calls,
             }
-    return {"machine": machine_description(), "threads": threads, "batch": batch,
-            "flows_checked": int(len(x)), "paths": results}
+    return {
+        "machine": machine_description(),
+        "threads": threads,
+        "batch": batch,
+        "flows_checked": int(len(x)),
+        "paths": results,
+    }
 
 
 def machine_description() -> dict:
@@ -163,9 +186,21 @@ def run_cli(model_path: str | Path, flows_path: str | Path, threads: int, calls:
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "ids_utils", "latency", "--model", str(model_path),
-               "--flows", str(flows_path), "--threads", str(threads), "--calls", str(calls),
-               "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "ids_utils",
+        "latency",
+        "--model",
+        str(model_path),
+        "--flows",
+        str(flows_path),
+        "--threads",
+        str(threads),
+        "--calls",
+        str(calls),
+        "--json",
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"latency benchmark failed: {result.stderr.strip().splitlines()[-1:]}")
@@ -181,12 +216,22 @@ def csv_lines(frame, features) -> tuple[str, list[str]]:
 def _stream_command(model_path, max_delay_ms: float) -> list[str]:
     import sys
 
-    return [sys.executable, "-m", "ids_utils", "score", "--model", str(model_path), "--stream",
-            "--max-delay-ms", str(max_delay_ms)]
+    return [
+        sys.executable,
+        "-m",
+        "ids_utils",
+        "score",
+        "--model",
+        str(model_path),
+        "--stream",
+        "--max-delay-ms",
+        str(max_delay_ms),
+    ]
 
 
-def stream_throughput(model_path: str | Path, header: str, rows: list[str], n_flows: int,
-                      max_delay_ms: float = 2.0) -> dict:
+def stream_throughput(
+    model_path: str | Path, header: str, rows: list[str], n_flows: int, max_delay_ms: float = 2.0
+) -> dict:
     """Pipe ``n_flows`` flows (``rows`` repeated) through ``score --stream`` at once.
 
     Returns the stream's own summary (steady state: first line read to last
@@ -199,18 +244,28 @@ def stream_throughput(model_path: str | Path, header: str, rows: list[str], n_fl
     lines = (rows * -(-n_flows // len(rows)))[:n_flows]
     text = (header + "\n" + "\n".join(lines) + "\n").encode()
     started = time.perf_counter()
-    result = subprocess.run(_stream_command(model_path, max_delay_ms), input=text,
-                            capture_output=True)
+    result = subprocess.run(
+        _stream_command(model_path, max_delay_ms), input=text, capture_output=True
+    )
     wall = time.perf_counter() - started
     if result.returncode:
         raise RuntimeError(f"stream failed: {result.stderr.decode().strip().splitlines()[-1:]}")
     summary = json.loads(result.stderr.decode().strip().splitlines()[-1])["summary"]
-    return {**summary, "wall_seconds": round(wall, 4),
-            "end_to_end_flows_per_second": round(summary["flows"] / wall, 1)}
+    return {
+        **summary,
+        "wall_seconds": round(wall, 4),
+        "end_to_end_flows_per_second": round(summary["flows"] / wall, 1),
+    }
 
 
-def stream_under_load(model_path: str | Path, header: str, rows: list[str],
-                      rate: float | None, n_flows: int, max_delay_ms: float = 2.0) -> dict:
+def stream_under_load(
+    model_path: str | Path,
+    header: str,
+    rows: list[str],
+    rate: float | None,
+    n_flows: int,
+    max_delay_ms: float = 2.0,
+) -> dict:
     """Per-flow latency of ``score --stream`` fed at ``rate`` flows/s by a paced generator.
 
     Latency is measured outside the scorer: from the moment a flow's line is
@@ -221,9 +276,13 @@ def stream_under_load(model_path: str | Path, header: str, rows: list[str],
     import subprocess
     import threading
 
-    process = subprocess.Popen(_stream_command(model_path, max_delay_ms),
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, bufsize=0)
+    process = subprocess.Popen(
+        _stream_command(model_path, max_delay_ms),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        bufsize=0,
+    )
     started = time.perf_counter()
     process.stdin.write((header + "\n" + rows[0] + "\n").encode())
     if not process.stdout.readline():
@@ -245,7 +304,9 @@ def stream_under_load(model_path: str | Path, header: str, rows: list[str],
     i = 0
     while i < n_flows:
         # Every line due by now goes out in one write (at most a pipe's worth).
-        due = n_flows if rate is None else min(n_flows, int((time.perf_counter() - first) * rate) + 1)
+        due = (
+            n_flows if rate is None else min(n_flows, int((time.perf_counter() - first) * rate) + 1)
+        )
         due = min(due, i + 4096)
         if due > i:
             now = time.perf_counter()
@@ -261,11 +322,14 @@ def stream_under_load(model_path: str | Path, header: str, rows: list[str],
         raise RuntimeError("the stream scorer did not score every flow")
     latency = (received - sent) * 1e3
     elapsed = received.max() - first
-    return {"rate": rate, "flows": n_flows, "startup_seconds": round(startup, 4),
-            "achieved_flows_per_second": round(n_flows / elapsed, 1),
-            "latency_ms": {f"p{q}": round(float(np.percentile(latency, q)), 3)
-                           for q in (50, 90, 99)},
-            "max_delay_ms": max_delay_ms}
+    return {
+        "rate": rate,
+        "flows": n_flows,
+        "startup_seconds": round(startup, 4),
+        "achieved_flows_per_second": round(n_flows / elapsed, 1),
+        "latency_ms": {f"p{q}": round(float(np.percentile(latency, q)), 3) for q in (50, 90, 99)},
+        "max_delay_ms": max_delay_ms,
+    }
 
 
 #: Input rates (flows/s) of the load test; None is "as fast as the pipe takes them".
@@ -301,15 +365,20 @@ def stream_benchmark(model_paths: dict, frame, n_flows: int, rates=LOAD_RATES) -
     for model, path in model_paths.items():
         spec = read_detector(path)
         header, rows = csv_lines(frame, spec.features)
-        x = ((frame[list(spec.features)].to_numpy("float64") - spec.mean) / spec.scale)
+        x = (frame[list(spec.features)].to_numpy("float64") - spec.mean) / spec.scale
         runner = OnnxRunner(onnx_graph(spec), threads=1)
         throughput[model] = {
             **stream_throughput(path, header, rows, n_flows),
-            "model_flows_per_second": round(time_batched(runner, x.astype("float32"),
-                                                         MODEL_BATCH), 1)}
-    load = [stream_under_load(path, header, rows, rate,
-                              min(n_flows, 20_000 if rate is None else int(2 * rate)))
-            for rate in rates]
+            "model_flows_per_second": round(
+                time_batched(runner, x.astype("float32"), MODEL_BATCH), 1
+            ),
+        }
+    load = [
+        stream_under_load(
+            path, header, rows, rate, min(n_flows, 20_000 if rate is None else int(2 * rate))
+        )
+        for rate in rates
+    ]
     return {"throughput": throughput, "under_load": load, "load_model": model}
 
 
@@ -317,18 +386,31 @@ def stream_tables(result: dict):
     """The stream benchmark as two frames: throughput per model, latency per input rate."""
     import pandas as pd
 
-    throughput = pd.DataFrame({
-        model: {"flows piped": r["flows"], "invalid rows": r["invalid"],
+    throughput = pd.DataFrame(
+        {
+            model: {
+                "flows piped": r["flows"],
+                "invalid rows": r["invalid"],
                 "steady flows/s": r["flows_per_second"],
                 "end-to-end flows/s (start-up included)": r["end_to_end_flows_per_second"],
-                "ONNX graph alone, flows/s": r["model_flows_per_second"]}
-        for model, r in result["throughput"].items()}).T
-    load = pd.DataFrame([{"input rate (flows/s)": "as fast as possible" if r["rate"] is None
-                          else f"{r['rate']:,}",
-                          "achieved flows/s": r["achieved_flows_per_second"],
-                          "start-up to first score (s)": r["startup_seconds"],
-                          **{f"latency {q} (ms)": v for q, v in r["latency_ms"].items()}}
-                         for r in result["under_load"]])
+                "ONNX graph alone, flows/s": r["model_flows_per_second"],
+            }
+            for model, r in result["throughput"].items()
+        }
+    ).T
+    load = pd.DataFrame(
+        [
+            {
+                "input rate (flows/s)": "as fast as possible"
+                if r["rate"] is None
+                else f"{r['rate']:,}",
+                "achieved flows/s": r["achieved_flows_per_second"],
+                "start-up to first score (s)": r["startup_seconds"],
+                **{f"latency {q} (ms)": v for q, v in r["latency_ms"].items()},
+            }
+            for r in result["under_load"]
+        ]
+    )
     return throughput, load
 
 
@@ -338,17 +420,21 @@ def stream_summary(result: dict, paper_ms: float, paper_rate: float) -> str:
     throughput = result["throughput"][model]
     slow = next((r for r in result["under_load"] if r["rate"] is not None), None)
     startup = np.median([r["startup_seconds"] for r in result["under_load"]])
-    text = (f"Piped {throughput['flows']:,} flows, the streaming scorer ({model}) sustains "
-            f"{throughput['flows_per_second']:,.0f} flows per second "
-            f"({throughput['flows_per_second'] / paper_rate:.0f} times the paper's "
-            f"{paper_rate:.0f}), {throughput['end_to_end_flows_per_second']:,.0f} end to end with "
-            f"its start-up of about {startup:.2f} s; its ONNX graph alone scores "
-            f"{throughput['model_flows_per_second']:,.0f} flows per second on one thread, the "
-            "ceiling of any scorer of this model here, so the arithmetic of the two LSTMs, not "
-            "the reading of CSV, bounds the rate.")
+    text = (
+        f"Piped {throughput['flows']:,} flows, the streaming scorer ({model}) sustains "
+        f"{throughput['flows_per_second']:,.0f} flows per second "
+        f"({throughput['flows_per_second'] / paper_rate:.0f} times the paper's "
+        f"{paper_rate:.0f}), {throughput['end_to_end_flows_per_second']:,.0f} end to end with "
+        f"its start-up of about {startup:.2f} s; its ONNX graph alone scores "
+        f"{throughput['model_flows_per_second']:,.0f} flows per second on one thread, the "
+        "ceiling of any scorer of this model here, so the arithmetic of the two LSTMs, not "
+        "the reading of CSV, bounds the rate."
+    )
     if slow is not None:
-        text += (f" Fed {slow['rate']:,} flows per second, a flow waits "
-                 f"{slow['latency_ms']['p50']:.2f} ms (median; p99 "
-                 f"{slow['latency_ms']['p99']:.2f} ms) from its line entering the pipe to its "
-                 f"score leaving it, against the paper's {paper_ms} ms of inference alone.")
+        text += (
+            f" Fed {slow['rate']:,} flows per second, a flow waits "
+            f"{slow['latency_ms']['p50']:.2f} ms (median; p99 "
+            f"{slow['latency_ms']['p99']:.2f} ms) from its line entering the pipe to its "
+            f"score leaving it, against the paper's {paper_ms} ms of inference alone."
+        )
     return text

@@ -75,16 +75,29 @@ class _Rows:
         return self.claims.loc[claim, "paper"]
 
     def add(self, claim, ours, low=np.nan, high=np.nan, verdict=None, note="", model=""):
-        self.rows.append({"claim": claim, "model": model,
-                          "where": self.claims.loc[claim, "where"],
-                          "what": self.claims.loc[claim, "what"], "paper": self.paper(claim),
-                          "ours": ours, "ci_low": low, "ci_high": high, "verdict": verdict,
-                          "note": note})
+        self.rows.append(
+            {
+                "claim": claim,
+                "model": model,
+                "where": self.claims.loc[claim, "where"],
+                "what": self.claims.loc[claim, "what"],
+                "paper": self.paper(claim),
+                "ours": ours,
+                "ci_low": low,
+                "ci_high": high,
+                "verdict": verdict,
+                "note": note,
+            }
+        )
 
     def exact(self, claim, ours, note=""):
         """An exact quantity: equal, or not testable at another scale."""
-        self.add(claim, ours, verdict=REPRODUCED if ours == self.paper(claim) else NOT_TESTABLE,
-                 note=note)
+        self.add(
+            claim,
+            ours,
+            verdict=REPRODUCED if ours == self.paper(claim) else NOT_TESTABLE,
+            note=note,
+        )
 
 
 def _scale_note(data: dict) -> str:
@@ -98,12 +111,21 @@ def _data(artifacts: Path, rows: _Rows) -> None:
     data = read_json(artifacts / "data_report.json")
     rows.exact("dataset_flows", data["sample"]["achieved"]["total"], _scale_note(data))
     n_features = len(data["features"]["used"])
-    rows.exact("features", n_features, "" if n_features == rows.paper("features")
-               else f"{data['source']['release']} has {n_features} features")
+    rows.exact(
+        "features",
+        n_features,
+        ""
+        if n_features == rows.paper("features")
+        else f"{data['source']['release']} has {n_features} features",
+    )
     fraction = data["sample"]["benign_fraction_achieved"]
-    rows.add("benign_fraction", round(fraction, 4),
-             verdict=REPRODUCED if abs(fraction - rows.paper("benign_fraction")) < RATIO_TOLERANCE
-             else NOT_REPRODUCED)
+    rows.add(
+        "benign_fraction",
+        round(fraction, 4),
+        verdict=REPRODUCED
+        if abs(fraction - rows.paper("benign_fraction")) < RATIO_TOLERANCE
+        else NOT_REPRODUCED,
+    )
 
 
 def _preprocessing(artifacts: Path, rows: _Rows) -> None:
@@ -126,27 +148,46 @@ def _join(*notes: str) -> str:
 def _training(artifacts: Path, rows: _Rows) -> None:
     report = read_json(artifacts / "training.json")
     for model, result in report["models"].items():
-        histories = pd.concat([pd.read_csv(artifacts / f"seed-{s}" / model_slug(model) /
-                                           "history.csv") for s in report["seeds"]])
+        histories = pd.concat(
+            [
+                pd.read_csv(artifacts / f"seed-{s}" / model_slug(model) / "history.csv")
+                for s in report["seeds"]
+            ]
+        )
         diverged = sum(seed["diverged"] for seed in result["diverged"].values())
         marked = _diverged_note(diverged, len(result["diverged"]))
         epochs = int(histories["epoch"].max())
-        rows.exact("epochs", epochs, "" if epochs == rows.paper("epochs")
-                   else f"this profile trains {epochs} epochs")
+        rows.exact(
+            "epochs",
+            epochs,
+            "" if epochs == rows.paper("epochs") else f"this profile trains {epochs} epochs",
+        )
         rows.rows[-1]["model"] = model
         by_epoch = histories.groupby("epoch")
-        for claim in rows.claims.index[rows.claims.index.str.startswith(("train_loss",
-                                                                         "train_accuracy"))]:
+        for claim in rows.claims.index[
+            rows.claims.index.str.startswith(("train_loss", "train_accuracy"))
+        ]:
             epoch = int(claim.rsplit("_", 1)[1])
             column = "loss" if claim.startswith("train_loss") else "accuracy"
             if epoch not in by_epoch.groups:
-                rows.add(claim, np.nan, verdict=NOT_TESTABLE,
-                         note="this run trained fewer epochs", model=model)
+                rows.add(
+                    claim,
+                    np.nan,
+                    verdict=NOT_TESTABLE,
+                    note="this run trained fewer epochs",
+                    model=model,
+                )
                 continue
             values = by_epoch.get_group(epoch)[column]
-            rows.add(claim, values.mean(), values.min(), values.max(),
-                     _within(rows.paper(claim), values.min(), values.max()),
-                     _join("range over seeds", marked), model)
+            rows.add(
+                claim,
+                values.mean(),
+                values.min(),
+                values.max(),
+                _within(rows.paper(claim), values.min(), values.max()),
+                _join("range over seeds", marked),
+                model,
+            )
 
 
 def _evaluation(artifacts: Path, rows: _Rows) -> None:
@@ -169,36 +210,63 @@ def _evaluation(artifacts: Path, rows: _Rows) -> None:
         n_test = next(iter(result["per_seed"].values()))["n"]
         for cell in ("tn", "fp", "fn", "tp"):
             values = [m[cell] for m in result["per_seed"].values()]
-            rows.add(cell, float(np.mean(values)),
-                     verdict=NOT_TESTABLE if n_test != rows.paper("test_flows") else
-                     _within(rows.paper(cell), min(values), max(values)),
-                     note=f"mean count over seeds on {n_test:,} test flows", model=model)
+            rows.add(
+                cell,
+                float(np.mean(values)),
+                verdict=NOT_TESTABLE
+                if n_test != rows.paper("test_flows")
+                else _within(rows.paper(cell), min(values), max(values)),
+                note=f"mean count over seeds on {n_test:,} test flows",
+                model=model,
+            )
 
 
 def _baselines(artifacts: Path, rows: _Rows) -> None:
     baselines = read_json(artifacts / "baselines.json")
-    for claim, model in (("random_forest_accuracy", "Random Forest"),
-                         ("svm_accuracy", "SVM (RBF)")):
+    for claim, model in (
+        ("random_forest_accuracy", "Random Forest"),
+        ("svm_accuracy", "SVM (RBF)"),
+    ):
         accuracy = baselines["aggregate"][model]["accuracy"]
-        rows.add(claim, accuracy["mean"], accuracy["ci_low"], accuracy["ci_high"],
-                 _within(rows.paper(claim), accuracy["ci_low"], accuracy["ci_high"]))
-    rows.add("literature_accuracy_high", np.nan, verdict=NOT_TESTABLE,
-             note="CICIDS2017 is not among this project's datasets")
+        rows.add(
+            claim,
+            accuracy["mean"],
+            accuracy["ci_low"],
+            accuracy["ci_high"],
+            _within(rows.paper(claim), accuracy["ci_low"], accuracy["ci_high"]),
+        )
+    rows.add(
+        "literature_accuracy_high",
+        np.nan,
+        verdict=NOT_TESTABLE,
+        note="CICIDS2017 is not among this project's datasets",
+    )
     for model, ranking in baselines["ranking"].items():
         holds = ranking["paper_ranking_holds"]
         best = ranking["order"][0]
-        rows.add("ranking", "holds" if holds else "does not hold",
-                 verdict=REPRODUCED if holds else NOT_REPRODUCED,
-                 note=f"best mean accuracy here: {best} "
-                      f"({baselines['aggregate'][best]['accuracy']['mean']:.4f})", model=model)
+        rows.add(
+            "ranking",
+            "holds" if holds else "does not hold",
+            verdict=REPRODUCED if holds else NOT_REPRODUCED,
+            note=f"best mean accuracy here: {best} "
+            f"({baselines['aggregate'][best]['accuracy']['mean']:.4f})",
+            model=model,
+        )
 
 
 def _error_analysis(artifacts: Path, rows: _Rows) -> None:
     for model, slow in read_json(artifacts / "errors.json")["slow_rate_verdict"].items():
-        rows.add("slow_rate_misses", slow.split(":")[0],
-                 verdict=REPRODUCED if slow.startswith("supported") else
-                 NOT_TESTABLE if slow.startswith("not testable") else NOT_REPRODUCED,
-                 note="one-sided Mann-Whitney test on Rate, misses against hits", model=model)
+        rows.add(
+            "slow_rate_misses",
+            slow.split(":")[0],
+            verdict=REPRODUCED
+            if slow.startswith("supported")
+            else NOT_TESTABLE
+            if slow.startswith("not testable")
+            else NOT_REPRODUCED,
+            note="one-sided Mann-Whitney test on Rate, misses against hits",
+            model=model,
+        )
 
 
 def _latency(artifacts: Path, rows: _Rows) -> None:
@@ -207,24 +275,32 @@ def _latency(artifacts: Path, rows: _Rows) -> None:
     one_thread = results[results["threads"] == 1]
     naive = one_thread[one_thread["path"] == "Keras predict"]["median_ms"].iloc[0]
     fastest = one_thread["median_ms"].min()
-    rows.add("latency_ms_per_flow", fastest,
-             verdict=REPRODUCED if fastest <= rows.paper("latency_ms_per_flow")
-             else NOT_REPRODUCED,
-             note=f"fastest path, one thread; Keras predict on one row: {naive:.2f} ms")
+    rows.add(
+        "latency_ms_per_flow",
+        fastest,
+        verdict=REPRODUCED if fastest <= rows.paper("latency_ms_per_flow") else NOT_REPRODUCED,
+        note=f"fastest path, one thread; Keras predict on one row: {naive:.2f} ms",
+    )
     best_rate = results["flows_per_second"].max()
-    rows.add("flows_per_second", best_rate,
-             verdict=REPRODUCED if best_rate >= rows.paper("flows_per_second")
-             else NOT_REPRODUCED, note="best batched path")
+    rows.add(
+        "flows_per_second",
+        best_rate,
+        verdict=REPRODUCED if best_rate >= rows.paper("flows_per_second") else NOT_REPRODUCED,
+        note="best batched path",
+    )
 
 
 def _data_audit(artifacts: Path, rows: _Rows) -> None:
     audit = read_json(artifacts / "audit.json")
     share = audit["test_copies"]["share_with_feature_copy_in_train"]
-    rows.add("independent_test_set", round(share, 4),
-             verdict=REPRODUCED if share == 0 else NOT_REPRODUCED,
-             note=f"share of test flows whose feature vector is also in training (mean over "
-                  f"seeds); the whole source holds "
-                  f"{audit['duplicates_in_source']['duplicate_vectors']:,} repeated vectors")
+    rows.add(
+        "independent_test_set",
+        round(share, 4),
+        verdict=REPRODUCED if share == 0 else NOT_REPRODUCED,
+        note=f"share of test flows whose feature vector is also in training (mean over "
+        f"seeds); the whole source holds "
+        f"{audit['duplicates_in_source']['duplicate_vectors']:,} repeated vectors",
+    )
 
 
 def _ablations(artifacts: Path, rows: _Rows) -> None:
@@ -233,12 +309,23 @@ def _ablations(artifacts: Path, rows: _Rows) -> None:
     metric = ablations["metric"]
 
     def premise(claim, variants):
-        worst = min(variants, key=lambda v: differences[v][metric]["ci_low"]
-                    if not pd.isna(differences[v][metric]["ci_low"]) else -np.inf)
+        worst = min(
+            variants,
+            key=lambda v: (
+                differences[v][metric]["ci_low"]
+                if not pd.isna(differences[v][metric]["ci_low"])
+                else -np.inf
+            ),
+        )
         difference = differences[worst][metric]
-        rows.add(claim, round(difference["mean"], 4), difference["ci_low"],
-                 difference["ci_high"], _above_zero(difference),
-                 note=f"CNN-LSTM minus {worst}, {metric}")
+        rows.add(
+            claim,
+            round(difference["mean"], 4),
+            difference["ci_low"],
+            difference["ci_high"],
+            _above_zero(difference),
+            note=f"CNN-LSTM minus {worst}, {metric}",
+        )
 
     premise("hybrid_beats_parts", ["CNN only", "LSTM only"])
     premise("feature_order_matters", ["permuted features"])
@@ -248,11 +335,15 @@ def _ablations(artifacts: Path, rows: _Rows) -> None:
 def _class_ratio(artifacts: Path, rows: _Rows) -> None:
     ratio = read_json(artifacts / "class_ratio.json")
     ours = ratio["source_benign_fraction"]
-    rows.add("natural_imbalance", round(ours, 4),
-             verdict=REPRODUCED if abs(ours - rows.paper("natural_imbalance")) < RATIO_TOLERANCE
-             else NOT_REPRODUCED,
-             note=f"benign share of this build's source; the full release's publishers give "
-                  f"{ratio['official_benign_fraction']:.2%}")
+    rows.add(
+        "natural_imbalance",
+        round(ours, 4),
+        verdict=REPRODUCED
+        if abs(ours - rows.paper("natural_imbalance")) < RATIO_TOLERANCE
+        else NOT_REPRODUCED,
+        note=f"benign share of this build's source; the full release's publishers give "
+        f"{ratio['official_benign_fraction']:.2%}",
+    )
 
 
 def _cross_dataset(artifacts: Path, rows: _Rows) -> None:
@@ -260,17 +351,25 @@ def _cross_dataset(artifacts: Path, rows: _Rows) -> None:
     for model in CNN_LSTMS:
         accuracy = cross["aggregate"][cross["paper_protocol"]][model]["accuracy"]
         official = cross["aggregate"]["KDDTest+"][model]["accuracy"]["mean"]
-        verdict = _within(rows.paper("literature_accuracy_low"), accuracy["ci_low"],
-                          accuracy["ci_high"])
+        verdict = _within(
+            rows.paper("literature_accuracy_low"), accuracy["ci_low"], accuracy["ci_high"]
+        )
         seeds = "" if verdict != NOT_TESTABLE else "one seed, no interval; "
         diverged = cross["diverged"][model][cross["paper_protocol"]]
-        rows.add("literature_accuracy_low", accuracy["mean"], accuracy["ci_low"],
-                 accuracy["ci_high"], verdict,
-                 note=_join(f"{seeds}this project's CNN-LSTM on NSL-KDD "
-                            f"({cross['paper_protocol']}); on the official KDDTest+: "
-                            f"{official:.4f}",
-                            _diverged_note(sum(diverged.values()), len(diverged))),
-                 model=model)
+        rows.add(
+            "literature_accuracy_low",
+            accuracy["mean"],
+            accuracy["ci_low"],
+            accuracy["ci_high"],
+            verdict,
+            note=_join(
+                f"{seeds}this project's CNN-LSTM on NSL-KDD "
+                f"({cross['paper_protocol']}); on the official KDDTest+: "
+                f"{official:.4f}",
+                _diverged_note(sum(diverged.values()), len(diverged)),
+            ),
+            model=model,
+        )
 
 
 #: Which chapter tests which claims, in the book's order.
@@ -316,8 +415,7 @@ def build_ledger(run_dir: str | Path) -> pd.DataFrame:
     run_dir : str or Path
         A complete run (every stage's JSON present).
     """
-    return pd.concat([chapter_ledger(run_dir, chapter) for chapter in CHAPTERS],
-                     ignore_index=True)
+    return pd.concat([chapter_ledger(run_dir, chapter) for chapter in CHAPTERS], ignore_index=True)
 
 
 def glue_verdicts(run_dir: str | Path, chapter: str, key: str = "verdicts") -> pd.DataFrame:
@@ -338,12 +436,17 @@ def verdict_list(ledger: pd.DataFrame) -> str:
     """A chapter's verdicts as a Markdown list, for the close of the chapter."""
     lines = []
     for row in ledger.itertuples():
-        interval = ("" if pd.isna(row.ci_low) else
-                    f" (interval {_number(row.ci_low)} to {_number(row.ci_high)})")
+        interval = (
+            ""
+            if pd.isna(row.ci_low)
+            else f" (interval {_number(row.ci_low)} to {_number(row.ci_high)})"
+        )
         note = f"; {row.note}" if row.note else ""
         model = f" [{row.model}]" if row.model else ""
-        lines.append(f"- {row.what} ({row.where}){model}: paper {_number(row.paper)}, ours "
-                     f"{_number(row.ours)}{interval}: **{row.verdict}**{note}.")
+        lines.append(
+            f"- {row.what} ({row.where}){model}: paper {_number(row.paper)}, ours "
+            f"{_number(row.ours)}{interval}: **{row.verdict}**{note}."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -359,26 +462,36 @@ def _number(value) -> str:
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:
     """The ledger as Markdown tables, one per part of the book, numbers formatted for reading."""
+
     def summary(rows):
         return ", ".join(f"{n} {verdict}" for verdict, n in rows["verdict"].value_counts().items())
 
-    per_model = "".join(f"\n- **{model}**: {summary(ledger[ledger['model'] == model])}"
-                        for model in CNN_LSTMS)
-    parts = [f"{ledger['claim'].nunique()} claims in {len(ledger)} rows (a claim about the "
-             f"CNN-LSTM has a row per model): {summary(ledger)}.\n\nRows about each CNN-LSTM:"
-             f"{per_model}\n"]
+    per_model = "".join(
+        f"\n- **{model}**: {summary(ledger[ledger['model'] == model])}" for model in CNN_LSTMS
+    )
+    parts = [
+        f"{ledger['claim'].nunique()} claims in {len(ledger)} rows (a claim about the "
+        f"CNN-LSTM has a row per model): {summary(ledger)}.\n\nRows about each CNN-LSTM:"
+        f"{per_model}\n"
+    ]
     premises = ledger["claim"].isin(paper_claims("premise").index)
-    for title, part in (("The paper's results", ledger[~premises]),
-                        ("What the paper takes for granted (beyond the paper)",
-                         ledger[premises])):
-        lines = [f"## {title}\n",
-                 "| claim | where | model | paper | ours | interval | verdict | note |",
-                 "| --- | --- | --- | ---: | ---: | --- | --- | --- |"]
+    for title, part in (
+        ("The paper's results", ledger[~premises]),
+        ("What the paper takes for granted (beyond the paper)", ledger[premises]),
+    ):
+        lines = [
+            f"## {title}\n",
+            "| claim | where | model | paper | ours | interval | verdict | note |",
+            "| --- | --- | --- | ---: | ---: | --- | --- | --- |",
+        ]
         for row in part.itertuples():
-            interval = ("-" if pd.isna(row.ci_low) else
-                        f"[{_number(row.ci_low)}, {_number(row.ci_high)}]")
-            lines.append(f"| {row.what} | {row.where} | {row.model or '-'} | "
-                         f"{_number(row.paper)} | "
-                         f"{_number(row.ours)} | {interval} | **{row.verdict}** | {row.note} |")
+            interval = (
+                "-" if pd.isna(row.ci_low) else f"[{_number(row.ci_low)}, {_number(row.ci_high)}]"
+            )
+            lines.append(
+                f"| {row.what} | {row.where} | {row.model or '-'} | "
+                f"{_number(row.paper)} | "
+                f"{_number(row.ours)} | {interval} | **{row.verdict}** | {row.note} |"
+            )
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)

@@ -28,9 +28,14 @@ def model_slug(name: str) -> str:
     return name.removeprefix("CNN-LSTM ").replace(" ", "-")
 
 
-def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = False,
-                   jit_compile: bool | str = "auto", steps_per_execution: int = 1,
-                   lstm_activation: str = "relu"):
+def build_cnn_lstm(
+    n_features: int,
+    learning_rate: float = 1e-3,
+    unroll: bool = False,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1,
+    lstm_activation: str = "relu",
+):
     """The paper's CNN-LSTM, compiled with Adam and binary cross-entropy.
 
     (n_features,) -> reshape (n_features, 1) -> Conv1D(32, 3, same, ReLU)
@@ -56,19 +61,38 @@ def build_cnn_lstm(n_features: int, learning_rate: float = 1e-3, unroll: bool = 
         The activation inside both LSTMs (candidate and cell output): the paper's
         ReLU, or tanh for the stabilised model (:data:`CNN_LSTMS`).
     """
-    return build_model("CNN-LSTM", n_features, learning_rate, unroll, jit_compile,
-                       steps_per_execution, lstm_activation)
+    return build_model(
+        "CNN-LSTM",
+        n_features,
+        learning_rate,
+        unroll,
+        jit_compile,
+        steps_per_execution,
+        lstm_activation,
+    )
 
 
 #: The names of the CNN-LSTM's layers, which the modules that read its layers use
 #: (the ONNX export, the training diagnostics) rather than typing them again.
 SEQUENCE, CONV, LSTM_64, LSTM_32, DENSE, OUTPUT = (
-    "as_sequence", "conv", "lstm_64", "lstm_32", "dense_16", "attack_probability")
+    "as_sequence",
+    "conv",
+    "lstm_64",
+    "lstm_32",
+    "dense_16",
+    "attack_probability",
+)
 
 
-def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
-                unroll: bool = False, jit_compile: bool | str = "auto",
-                steps_per_execution: int = 1, lstm_activation: str = "relu"):
+def build_model(
+    variant: str,
+    n_features: int,
+    learning_rate: float = 1e-3,
+    unroll: bool = False,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1,
+    lstm_activation: str = "relu",
+):
     """The paper's CNN-LSTM or one of its ablations (:data:`VARIANTS`), compiled.
 
     ``CNN only`` keeps the convolution and flattens its output into the head;
@@ -83,8 +107,10 @@ def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
     if variant not in VARIANTS:
         raise ValueError(f"unknown model variant {variant!r}; choose one of {VARIANTS}")
     if lstm_activation not in CNN_LSTMS.values():
-        raise ValueError(f"lstm_activation must be one of {sorted(set(CNN_LSTMS.values()))}, "
-                         f"got {lstm_activation!r}")
+        raise ValueError(
+            f"lstm_activation must be one of {sorted(set(CNN_LSTMS.values()))}, "
+            f"got {lstm_activation!r}"
+        )
     if n_features < 3:
         raise ValueError(f"n_features must be at least 3 (the kernel size), got {n_features}")
     inputs = keras.Input(shape=(n_features,), name="flow")
@@ -99,17 +125,22 @@ def build_model(variant: str, n_features: int, learning_rate: float = 1e-3,
         x = layers.Dense(160, activation="relu", name="dense_160")(inputs)
         x = layers.Dense(160, activation="relu", name="dense_160b")(x)
     else:
-        x = layers.LSTM(64, return_sequences=True, activation=lstm_activation, unroll=unroll,
-                        name=LSTM_64)(x)
+        x = layers.LSTM(
+            64, return_sequences=True, activation=lstm_activation, unroll=unroll, name=LSTM_64
+        )(x)
         x = layers.LSTM(32, activation=lstm_activation, unroll=unroll, name=LSTM_32)(x)
     x = layers.Dense(16, activation="relu", name=DENSE)(x)
     x = layers.Dropout(0.0 if variant == "no dropout" else 0.5, name="dropout")(x)
     outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
     name = "cnn_lstm" if variant == "CNN-LSTM" else variant.lower().replace(" ", "_")
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit_compile,
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
     return model
 
 
@@ -120,16 +151,23 @@ def architecture_settings(model) -> dict:
     ``paper_claims("setting")`` instead of trusting the code that builds it.
     """
     config = {layer.name: layer.get_config() for layer in model.layers}
-    return {"conv_filters": config[CONV]["filters"],
-            "kernel_size": config[CONV]["kernel_size"][0],
-            "lstm1_units": config[LSTM_64]["units"],
-            "lstm2_units": config[LSTM_32]["units"],
-            "dense_units": config[DENSE]["units"],
-            "dropout_rate": config["dropout"]["rate"]}
+    return {
+        "conv_filters": config[CONV]["filters"],
+        "kernel_size": config[CONV]["kernel_size"][0],
+        "lstm1_units": config[LSTM_64]["units"],
+        "lstm2_units": config[LSTM_32]["units"],
+        "dense_units": config[DENSE]["units"],
+        "dropout_rate": config["dropout"]["rate"],
+    }
 
 
-def forward_flops_per_flow(n_features: int, conv_filters: int = 32, kernel_size: int = 3,
-                           lstm_units: tuple[int, int] = (64, 32), dense_units: int = 16) -> int:
+def forward_flops_per_flow(
+    n_features: int,
+    conv_filters: int = 32,
+    kernel_size: int = 3,
+    lstm_units: tuple[int, int] = (64, 32),
+    dense_units: int = 16,
+) -> int:
     """Floating-point operations (multiply and add counted apart) to score one flow.
 
     Counts the matrix products of each layer at every one of the
@@ -154,8 +192,13 @@ def layer_table(model):
     """One row per layer: name, type, output shape, trainable parameters (a DataFrame)."""
     import pandas as pd
 
-    rows = [{"layer": layer.name, "type": type(layer).__name__,
-             "output_shape": str(tuple(layer.output.shape)).replace("None", "batch"),
-             "parameters": int(sum(np.prod(w.shape) for w in layer.trainable_weights))}
-            for layer in model.layers]
+    rows = [
+        {
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output_shape": str(tuple(layer.output.shape)).replace("None", "batch"),
+            "parameters": int(sum(np.prod(w.shape) for w in layer.trainable_weights)),
+        }
+        for layer in model.layers
+    ]
     return pd.DataFrame(rows)

@@ -35,53 +35,107 @@ PAPER_CLAIMS = [
     ("tp", "Table 2", "true positives", 1_962, "result"),
     ("train_loss_epoch_1", "Section 4.1", "training loss after epoch 1", 0.49, "result"),
     ("train_loss_epoch_5", "Section 4.1", "training loss after epoch 5", 0.025, "result"),
-    ("train_accuracy_epoch_1", "Section 4.1", "training accuracy after epoch 1", 0.80,
-     "result"),
-    ("train_accuracy_epoch_5", "Section 4.1", "training accuracy after epoch 5", 0.97,
-     "result"),
-    ("train_accuracy_epoch_15", "Section 4.1", "training accuracy by epoch 15", 0.993,
-     "result"),
-    ("train_accuracy_epoch_20", "Section 4.1", "training accuracy at epoch 20", 0.998,
-     "result"),
+    ("train_accuracy_epoch_1", "Section 4.1", "training accuracy after epoch 1", 0.80, "result"),
+    ("train_accuracy_epoch_5", "Section 4.1", "training accuracy after epoch 5", 0.97, "result"),
+    ("train_accuracy_epoch_15", "Section 4.1", "training accuracy by epoch 15", 0.993, "result"),
+    ("train_accuracy_epoch_20", "Section 4.1", "training accuracy at epoch 20", 0.998, "result"),
     ("train_loss_epoch_20", "Section 4.1", "training loss at epoch 20", 0.006, "result"),
     ("random_forest_accuracy", "Table 3", "Random Forest accuracy", 0.973, "result"),
     ("svm_accuracy", "Table 3", "SVM accuracy", 0.968, "result"),
-    ("literature_accuracy_low", "Section 2 / Table 3", "published CNN-LSTM accuracy, NSL-KDD",
-     0.9839, "result"),
-    ("literature_accuracy_high", "Section 2 / Table 3", "published CNN-LSTM accuracy, CICIDS2017",
-     0.994, "result"),
+    (
+        "literature_accuracy_low",
+        "Section 2 / Table 3",
+        "published CNN-LSTM accuracy, NSL-KDD",
+        0.9839,
+        "result",
+    ),
+    (
+        "literature_accuracy_high",
+        "Section 2 / Table 3",
+        "published CNN-LSTM accuracy, CICIDS2017",
+        0.994,
+        "result",
+    ),
     ("ranking", "Section 4.4", "CNN-LSTM > Random Forest > SVM (accuracy)", "holds", "result"),
-    ("slow_rate_misses", "Section 4.3", "missed attacks are mainly low-intensity, slow-rate",
-     "yes", "result"),
+    (
+        "slow_rate_misses",
+        "Section 4.3",
+        "missed attacks are mainly low-intensity, slow-rate",
+        "yes",
+        "result",
+    ),
     ("latency_ms_per_flow", "Section 4.5", "inference latency per flow (ms)", 2.5, "result"),
     ("flows_per_second", "Section 4.5", "inference throughput (flows/s)", 400, "result"),
     # What the method takes for granted (tested beyond the paper)
-    ("independent_test_set", "Abstract", "the test set is fully independent of training",
-     "yes", "premise"),
-    ("natural_imbalance", "Section 3.1", "90:10 benign to attack is CICIoT2023's natural ratio",
-     0.90, "premise"),
-    ("hybrid_beats_parts", "Section 3.3", "CNN and LSTM together beat either alone", "yes",
-     "premise"),
-    ("feature_order_matters", "Section 3.3",
-     "convolutions over three consecutive features find local patterns", "yes", "premise"),
-    ("dropout_prevents_overfitting", "Section 4.1", "dropout (rate 0.5) prevents overfitting",
-     "yes", "premise"),
+    (
+        "independent_test_set",
+        "Abstract",
+        "the test set is fully independent of training",
+        "yes",
+        "premise",
+    ),
+    (
+        "natural_imbalance",
+        "Section 3.1",
+        "90:10 benign to attack is CICIoT2023's natural ratio",
+        0.90,
+        "premise",
+    ),
+    (
+        "hybrid_beats_parts",
+        "Section 3.3",
+        "CNN and LSTM together beat either alone",
+        "yes",
+        "premise",
+    ),
+    (
+        "feature_order_matters",
+        "Section 3.3",
+        "convolutions over three consecutive features find local patterns",
+        "yes",
+        "premise",
+    ),
+    (
+        "dropout_prevents_overfitting",
+        "Section 4.1",
+        "dropout (rate 0.5) prevents overfitting",
+        "yes",
+        "premise",
+    ),
     # How the paper says it worked (followed here, not results)
-    ("test_fraction", "Section 3.2", "share of flows held out for testing (80:20)", 0.20,
-     "setting"),
+    (
+        "test_fraction",
+        "Section 3.2",
+        "share of flows held out for testing (80:20)",
+        0.20,
+        "setting",
+    ),
     ("conv_filters", "Section 3.3", "Conv1D filters", 32, "setting"),
     ("kernel_size", "Section 3.3", "Conv1D kernel size", 3, "setting"),
     ("lstm1_units", "Section 3.3", "units of the first LSTM", 64, "setting"),
     ("lstm2_units", "Section 3.3", "units of the second LSTM", 32, "setting"),
     ("dense_units", "Section 3.3", "units of the dense layer", 16, "setting"),
     ("dropout_rate", "Section 3.3", "dropout rate", 0.5, "setting"),
-    ("threshold", "Section 3.3", "probability at or above which a flow is an attack", 0.5,
-     "setting"),
+    (
+        "threshold",
+        "Section 3.3",
+        "probability at or above which a flow is an attack",
+        0.5,
+        "setting",
+    ),
 ]
 
 #: The Table 1 metrics, in the paper's order, with the names our code uses.
-TABLE1_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision",
-                  "false_positive_rate", "detection_rate")
+TABLE1_METRICS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "average_precision",
+    "false_positive_rate",
+    "detection_rate",
+)
 
 
 CLAIM_KINDS = ("result", "premise", "setting")
@@ -118,6 +172,12 @@ def training_trajectory() -> pd.DataFrame:
     for claim, value in claims["paper"].items():
         if claim.startswith(("train_loss_epoch_", "train_accuracy_epoch_")):
             metric = "loss" if claim.startswith("train_loss") else "accuracy"
-            rows.append({"epoch": int(claim.rsplit("_", 1)[1]), "metric": metric,
-                         "value": float(value), "claim": claim})
+            rows.append(
+                {
+                    "epoch": int(claim.rsplit("_", 1)[1]),
+                    "metric": metric,
+                    "value": float(value),
+                    "claim": claim,
+                }
+            )
     return pd.DataFrame(rows)

@@ -21,8 +21,7 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 #: Environment of the notebook kernels: TensorFlow quiet and without oneDNN's
 #: reordered kernels (see ``ids_utils/__init__.py``), string hashing seeded.
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
-             "PYTHONHASHSEED": "0"}
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0"}
 
 
 class PipelineError(RuntimeError):
@@ -49,12 +48,14 @@ def resolve_source(data_dir: str | Path, source: str = "auto") -> Path:
         folder = data_dir / "ciciot2023" / candidate
         if folder.is_dir() and any(folder.glob("*.csv")):
             return folder
-    raise DataError(data_dir / "ciciot2023",
-                    "no CICIoT2023 data: run `python -m ids_utils fetch-data` first")
+    raise DataError(
+        data_dir / "ciciot2023", "no CICIoT2023 data: run `python -m ids_utils fetch-data` first"
+    )
 
 
-def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR,
-                   stages: list[str] | None = None) -> list[Path]:
+def notebook_paths(
+    notebooks_dir: str | Path = NOTEBOOKS_DIR, stages: list[str] | None = None
+) -> list[Path]:
     """The stage notebooks (``NN_name.ipynb``) in order; only those whose names
     start with one of ``stages`` (e.g. ``["09", "12"]``) when given."""
     paths = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
@@ -62,16 +63,23 @@ def notebook_paths(notebooks_dir: str | Path = NOTEBOOKS_DIR,
         return paths
     unknown = [s for s in stages if not any(p.name.startswith(s) for p in paths)]
     if unknown:
-        raise PipelineError(f"no stage notebook starts with {', '.join(unknown)} (stages: "
-                            f"{', '.join(p.name[:2] for p in paths)})")
+        raise PipelineError(
+            f"no stage notebook starts with {', '.join(unknown)} (stages: "
+            f"{', '.join(p.name[:2] for p in paths)})"
+        )
     return [p for p in paths if p.name.startswith(tuple(stages))]
 
 
-def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
-                 run_dir: str | Path | None = None, source: str = "auto",
-                 notebooks_dir: str | Path = NOTEBOOKS_DIR,
-                 stages: list[str] | None = None, force: bool = False,
-                 cache_dir: str | Path | None = None) -> Path:
+def run_pipeline(
+    profile: str,
+    data_dir: str | Path = DEFAULT_DATA_DIR,
+    run_dir: str | Path | None = None,
+    source: str = "auto",
+    notebooks_dir: str | Path = NOTEBOOKS_DIR,
+    stages: list[str] | None = None,
+    force: bool = False,
+    cache_dir: str | Path | None = None,
+) -> Path:
     """Execute the stage notebooks in order with the profile's parameters, reusing the cache.
 
     A stage whose code cells, parameters, inputs (earlier stages, data,
@@ -106,8 +114,7 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
 
     parameters = get_profile(profile)
     run_dir = Path(run_dir or PROJECT_ROOT / "runs" / profile).resolve()
-    parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir),
-                      source=source)
+    parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir), source=source)
     os.environ.update(QUIET_ENV)
     selected = notebook_paths(notebooks_dir, stages)
     timings_path = run_dir / "artifacts" / "timings.json"
@@ -134,8 +141,9 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
     environment = inputs = environment_key(data_dir, PROJECT_ROOT)
     plan = []
     for path in notebook_paths(notebooks_dir):
-        notebook = cache.parameterise(load_notebook_node(str(path)),
-                                      declared_parameters(path, parameters), inputs)
+        notebook = cache.parameterise(
+            load_notebook_node(str(path)), declared_parameters(path, parameters), inputs
+        )
         key = cache.key(notebook)
         if path in selected:
             hit = None if force or stages else cache.lookup(notebook)
@@ -151,24 +159,41 @@ def run_pipeline(profile: str, data_dir: str | Path = DEFAULT_DATA_DIR,
             nbformat.write(merged, out_dir / path.name)
             states[path.stem] = {"state": "reused", **keys}
         else:
-            print(f"[pipeline] {profile}: {path.name} ({number}/{len(plan)}) executing",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[pipeline] {profile}: {path.name} ({number}/{len(plan)}) executing",
+                file=sys.stderr,
+                flush=True,
+            )
             before = snapshot(run_dir)
             executed = _execute(notebook, path, out_dir)
             timings[path.stem] = round(time.perf_counter() - start, 1)
-            cache.store(notebook, executed, run_dir, written_between(before, snapshot(run_dir)),
-                        timings[path.stem])
+            cache.store(
+                notebook,
+                executed,
+                run_dir,
+                written_between(before, snapshot(run_dir)),
+                timings[path.stem],
+            )
             states[path.stem] = {"state": "executed", **keys}
         left = sum(previous.get(p.stem, 0) for p, _, h, _ in plan[number:] if h is None)
-        print(f"[pipeline] {profile}: {path.name} {states[path.stem]['state']} in "
-              f"{time.perf_counter() - start:.1f} s"
-              + (f"; about {_duration(left)} left by the last run's timings" if left else ""),
-              file=sys.stderr, flush=True)
+        print(
+            f"[pipeline] {profile}: {path.name} {states[path.stem]['state']} in "
+            f"{time.perf_counter() - start:.1f} s"
+            + (f"; about {_duration(left)} left by the last run's timings" if left else ""),
+            file=sys.stderr,
+            flush=True,
+        )
         # Written after every stage, so an interrupted run still says what it measured.
         write_json(artifacts_dir(run_dir) / "timings.json", timings)
-        write_json(artifacts_dir(run_dir) / "stage_cache.json",
-                   {"profile": profile, "parameters": parameters, "environment": environment,
-                    "stages": states})
+        write_json(
+            artifacts_dir(run_dir) / "stage_cache.json",
+            {
+                "profile": profile,
+                "parameters": parameters,
+                "environment": environment,
+                "stages": states,
+            },
+        )
     return run_dir
 
 
@@ -188,8 +213,9 @@ def declared_parameters(path: Path, parameters: dict) -> dict:
     declared = papermill.inspect_notebook(str(path))
     unknown = sorted(set(declared) - set(parameters))
     if unknown:
-        raise PipelineError(f"{path.name} declares parameter(s) no profile sets: "
-                            f"{', '.join(unknown)}")
+        raise PipelineError(
+            f"{path.name} declares parameter(s) no profile sets: {', '.join(unknown)}"
+        )
     return {name: parameters[name] for name in declared}
 
 
@@ -199,13 +225,21 @@ def _execute(notebook, path: Path, out_dir: Path):
 
     try:
         return papermill.execute_notebook(
-            notebook, str(out_dir / path.name), parameters=None, cwd=str(path.parent),
-            kernel_name="python3", progress_bar=False, log_output=True,
-            request_save_on_cell_execute=False)
+            notebook,
+            str(out_dir / path.name),
+            parameters=None,
+            cwd=str(path.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=True,
+            request_save_on_cell_execute=False,
+        )
     except papermill.PapermillExecutionError as exc:
-        raise PipelineError(f"{path.name} failed at cell {exc.exec_count}: "
-                            f"{exc.ename}: {exc.evalue} (executed notebook: "
-                            f"{out_dir / path.name})") from None
+        raise PipelineError(
+            f"{path.name} failed at cell {exc.exec_count}: "
+            f"{exc.ename}: {exc.evalue} (executed notebook: "
+            f"{out_dir / path.name})"
+        ) from None
 
 
 def _announce(profile: str, plan: list, previous: dict) -> None:
@@ -213,11 +247,14 @@ def _announce(profile: str, plan: list, previous: dict) -> None:
     reused = [p.stem[:2] for p, _, hit, _ in plan if hit is not None]
     to_run = [p for p, _, hit, _ in plan if hit is None]
     estimate = sum(previous.get(p.stem, 0) for p in to_run)
-    print(f"[pipeline] {profile}: {len(plan)} stage(s); reused from the cache: "
-          f"{', '.join(reused) or 'none'}; to execute: "
-          f"{', '.join(p.stem[:2] for p in to_run) or 'none'}"
-          + (f" (about {_duration(estimate)} by the last run's timings)" if estimate else ""),
-          file=sys.stderr, flush=True)
+    print(
+        f"[pipeline] {profile}: {len(plan)} stage(s); reused from the cache: "
+        f"{', '.join(reused) or 'none'}; to execute: "
+        f"{', '.join(p.stem[:2] for p in to_run) or 'none'}"
+        + (f" (about {_duration(estimate)} by the last run's timings)" if estimate else ""),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -234,8 +271,10 @@ def clear_run_dir(run_dir: Path) -> None:
     mistyped ``--run-dir`` never deletes anything else.
     """
     if run_dir.exists() and any(run_dir.iterdir()) and not (run_dir / RUN_MARKER).exists():
-        raise PipelineError(f"{run_dir}: exists, is not empty and is not a run directory "
-                            f"(no {RUN_MARKER} file); choose a new or empty folder")
+        raise PipelineError(
+            f"{run_dir}: exists, is not empty and is not a run directory "
+            f"(no {RUN_MARKER} file); choose a new or empty folder"
+        )
     for name in ("artifacts", "notebooks", "book"):
         if (run_dir / name).exists():
             shutil.rmtree(run_dir / name)
@@ -243,8 +282,9 @@ def clear_run_dir(run_dir: Path) -> None:
     (run_dir / RUN_MARKER).touch()
 
 
-def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
-                      stages: list[str] | None = None) -> list[Path]:
+def refresh_notebooks(
+    notebooks_dir: str | Path = NOTEBOOKS_DIR, stages: list[str] | None = None
+) -> list[Path]:
     """Re-execute the committed notebooks in place with their own (``ci``) defaults.
 
     Their stored outputs are what nbval compares against, so they must come
@@ -261,15 +301,20 @@ def refresh_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
         print(f"[refresh] {path.name}", file=sys.stderr, flush=True)
         notebook = nbformat.read(path, as_version=4)
         client = nbclient.NotebookClient(
-            notebook, timeout=600, kernel_name="python3", record_timing=False,
-            resources={"metadata": {"path": str(path.parent)}})
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         client.execute()
         nbformat.write(notebook, path)
     return paths
 
 
-def build_book(run_dir: str | Path, strict: bool = False,
-               output_dir: str | Path = PROJECT_ROOT) -> Path:
+def build_book(
+    run_dir: str | Path, strict: bool = False, output_dir: str | Path = PROJECT_ROOT
+) -> Path:
     """Build the HTML book from a run's executed notebooks.
 
     The book's sources (configuration, prose chapters, bibliography) are staged
@@ -299,14 +344,21 @@ def build_book(run_dir: str | Path, strict: bool = False,
     for notebook in sorted((stage / "notebooks").glob("*.ipynb")):
         prepare_page(notebook, run_dir)
     write_snippets(run_dir, stage / "book" / "_generated")
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
-               "--path-output", str(Path(output_dir).resolve())]
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(stage),
+        "--path-output",
+        str(Path(output_dir).resolve()),
+    ]
     if strict:
         command += ["-W", "-n", "--keep-going"]
     result = subprocess.run(command, env={**os.environ, **QUIET_ENV})
     if result.returncode:
-        raise PipelineError(f"jupyter-book build of {stage} failed (exit status "
-                            f"{result.returncode}); its messages are above")
+        raise PipelineError(
+            f"jupyter-book build of {stage} failed (exit status "
+            f"{result.returncode}); its messages are above"
+        )
     return Path(output_dir) / "_build" / "html"
 
 
@@ -330,17 +382,24 @@ def prepare_page(path: Path, run_dir: Path) -> None:
         if any(tag in tags for tag in PLUMBING_TAGS) and "remove-cell" not in tags:
             tags.append("remove-cell")
     text = nbformat.writes(notebook)
-    for absolute, relative in ((f"{PROJECT_ROOT}/", ""), (f"{run_dir}/", ""),
-                               (str(run_dir), run_dir.name), (str(PROJECT_ROOT), ".")):
+    for absolute, relative in (
+        (f"{PROJECT_ROOT}/", ""),
+        (f"{run_dir}/", ""),
+        (str(run_dir), run_dir.name),
+        (str(PROJECT_ROOT), "."),
+    ):
         text = text.replace(absolute, relative)
     path.write_text(text)
 
 
 def source_commit() -> str:
     """The project's git commit (with ``-dirty`` for uncommitted changes), or ``unknown``."""
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
-                              text=True)
+        return subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True
+        )
+
     head = git("rev-parse", "--short", "HEAD")
     if head.returncode:
         return "unknown"
@@ -370,9 +429,11 @@ def write_config(run_dir: Path, path: Path, repository: str | None = None) -> Pa
     config = yaml.safe_load((PROJECT_ROOT / "_config.yml").read_text())
     report = read_json(run_dir / "artifacts" / "data_report.json")
     sample = report["sample"]["achieved"]
-    footer = (f"Built by the <code>{report['profile']}</code> profile from "
-              f"{report['source']['release']} ({sample['total']:,} flows sampled), "
-              f"commit <code>{source_commit()}</code>.")
+    footer = (
+        f"Built by the <code>{report['profile']}</code> profile from "
+        f"{report['source']['release']} ({sample['total']:,} flows sampled), "
+        f"commit <code>{source_commit()}</code>."
+    )
     config.setdefault("html", {})["extra_footer"] = footer
     repository = repository or os.environ.get(REPOSITORY_VARIABLE)
     if repository:
@@ -380,8 +441,10 @@ def write_config(run_dir: Path, path: Path, repository: str | None = None) -> Pa
             raise PipelineError(f"{REPOSITORY_VARIABLE}={repository!r}: give an https:// address")
         config["repository"] = {"url": repository, "branch": "main"}
         config["html"].update({"use_repository_button": True})
-        config["launch_buttons"] = {"notebook_interface": "jupyterlab",
-                                    "binderhub_url": "https://mybinder.org",
-                                    "colab_url": "https://colab.research.google.com"}
+        config["launch_buttons"] = {
+            "notebook_interface": "jupyterlab",
+            "binderhub_url": "https://mybinder.org",
+            "colab_url": "https://colab.research.google.com",
+        }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

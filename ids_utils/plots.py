@@ -11,12 +11,19 @@ import seaborn as sns
 from .models import LSTM_64
 
 
-
 def use_style() -> None:
     """Apply the book's style: seaborn whitegrid, colour-blind palette, 110 dpi."""
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",
-                  rc={"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (7, 4),
-                      "axes.titleweight": "bold"})
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette="colorblind",
+        rc={
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "figure.figsize": (7, 4),
+            "axes.titleweight": "bold",
+        },
+    )
 
 
 def save(fig: plt.Figure, run_dir: str | Path, name: str) -> Path:
@@ -30,8 +37,13 @@ def save(fig: plt.Figure, run_dir: str | Path, name: str) -> Path:
 def bar_counts(counts, title: str, xlabel: str, log: bool = False) -> plt.Figure:
     """Horizontal bar chart of counts (a pandas Series indexed by category)."""
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(counts) + 1.2))
-    sns.barplot(x=counts.to_numpy(), y=[str(i) for i in counts.index], ax=ax,
-                color=sns.color_palette()[0], orient="h")
+    sns.barplot(
+        x=counts.to_numpy(),
+        y=[str(i) for i in counts.index],
+        ax=ax,
+        color=sns.color_palette()[0],
+        orient="h",
+    )
     ax.set(title=title, xlabel=xlabel, ylabel="")
     if log:
         ax.set_xscale("log")
@@ -47,8 +59,10 @@ def warning_box(text: str):
 
     from IPython.display import HTML
 
-    return HTML('<div class="admonition warning"><p class="admonition-title">Warning</p>'
-                f"<p>{escape(text)}</p></div>")
+    return HTML(
+        '<div class="admonition warning"><p class="admonition-title">Warning</p>'
+        f"<p>{escape(text)}</p></div>"
+    )
 
 
 def layer_stack(layers: pd.DataFrame) -> plt.Figure:
@@ -58,11 +72,15 @@ def layer_stack(layers: pd.DataFrame) -> plt.Figure:
     """
     labels = [f"{row.layer}  {row.output_shape}" for row in layers.itertuples()]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(layers) + 1.2))
-    sns.barplot(x=layers["parameters"].to_numpy(), y=labels, ax=ax, orient="h",
-                color=sns.color_palette()[2])
+    sns.barplot(
+        x=layers["parameters"].to_numpy(), y=labels, ax=ax, orient="h", color=sns.color_palette()[2]
+    )
     ax.bar_label(ax.containers[0], fmt="{:,.0f}", padding=3, fontsize=9)
-    ax.set(title="Layer stack (input at the top) and parameters per layer",
-           xlabel="trainable parameters", ylabel="")
+    ax.set(
+        title="Layer stack (input at the top) and parameters per layer",
+        xlabel="trainable parameters",
+        ylabel="",
+    )
     fig.tight_layout()
     return fig
 
@@ -80,11 +98,27 @@ def training_curves(history: pd.DataFrame, paper_points: pd.DataFrame) -> plt.Fi
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, metric in zip(axes, ("loss", "accuracy")):
         data = history[history["metric"] == metric]
-        sns.lineplot(data=data, x="epoch", y="value", hue="model", style="part",
-                     errorbar=("pi", 100), marker="o", markersize=4, ax=ax)
+        sns.lineplot(
+            data=data,
+            x="epoch",
+            y="value",
+            hue="model",
+            style="part",
+            errorbar=("pi", 100),
+            marker="o",
+            markersize=4,
+            ax=ax,
+        )
         points = paper_points[paper_points["metric"] == metric]
-        ax.scatter(points["epoch"], points["value"], marker="X", s=70, color="black",
-                   zorder=5, label="paper (training, Section 4.1)")
+        ax.scatter(
+            points["epoch"],
+            points["value"],
+            marker="X",
+            s=70,
+            color="black",
+            zorder=5,
+            label="paper (training, Section 4.1)",
+        )
         ax.set(title=f"Training {metric}", xlabel="epoch", ylabel=metric)
         if metric == "loss":
             ax.set_yscale("log")
@@ -105,13 +139,19 @@ def divergence_diagnostics(diagnosis: dict, title: str) -> plt.Figure:
     hidden = pd.concat([d["hidden"].assign(model=name) for name, d in diagnosis.items()])
     last = hidden[(hidden["layer"] == LSTM_64) & (hidden["step"] == hidden["step"].max())]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, column, label in ((axes[0], "loss", "batch loss"),
-                              (axes[1], "grad_norm", "gradient norm")):
+    for ax, column, label in (
+        (axes[0], "loss", "batch loss"),
+        (axes[1], "grad_norm", "gradient norm"),
+    ):
         sns.lineplot(data=steps, x="step", y=column, hue="model", ax=ax, linewidth=1)
         ax.set(yscale="log", xlabel="optimiser step", ylabel=label, title=label.capitalize())
     sns.lineplot(data=last, x="position", y="max_abs", hue="model", ax=axes[2], marker=".")
-    axes[2].set(yscale="log", xlabel="sequence position (feature)", ylabel="largest |h_t|",
-                title=f"{LSTM_64} after {int(last['step'].max())} steps")
+    axes[2].set(
+        yscale="log",
+        xlabel="sequence position (feature)",
+        ylabel="largest |h_t|",
+        title=f"{LSTM_64} after {int(last['step'].max())} steps",
+    )
     for ax in axes:
         ax.legend(fontsize=7)
     fig.suptitle(title, y=1.02)
@@ -130,19 +170,49 @@ def roc_pr_curves(predictions: pd.DataFrame) -> plt.Figure:
     roc, pr = [], []
     for (model, seed), part in predictions.groupby(["model", "seed"]):
         fpr, tpr, _ = roc_curve(part["attack"], part["probability"])
-        roc.append(pd.DataFrame({"false positive rate": fpr, "true positive rate": tpr,
-                                 "model": model, "seed": str(seed)}))
+        roc.append(
+            pd.DataFrame(
+                {
+                    "false positive rate": fpr,
+                    "true positive rate": tpr,
+                    "model": model,
+                    "seed": str(seed),
+                }
+            )
+        )
         precision, recall, _ = precision_recall_curve(part["attack"], part["probability"])
-        pr.append(pd.DataFrame({"recall": recall, "precision": precision, "model": model,
-                                "seed": str(seed)}))
+        pr.append(
+            pd.DataFrame(
+                {"recall": recall, "precision": precision, "model": model, "seed": str(seed)}
+            )
+        )
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    sns.lineplot(data=pd.concat(roc), x="false positive rate", y="true positive rate",
-                 hue="model", units="seed", ax=left, estimator=None, sort=False,
-                 drawstyle="steps-post", alpha=0.8)
+    sns.lineplot(
+        data=pd.concat(roc),
+        x="false positive rate",
+        y="true positive rate",
+        hue="model",
+        units="seed",
+        ax=left,
+        estimator=None,
+        sort=False,
+        drawstyle="steps-post",
+        alpha=0.8,
+    )
     left.plot([0, 1], [0, 1], ls=":", color="grey")
     left.set(title="ROC curve (test set, one line per seed)")
-    sns.lineplot(data=pd.concat(pr), x="recall", y="precision", hue="model", units="seed",
-                 ax=right, estimator=None, sort=False, drawstyle="steps-post", alpha=0.8)
+    sns.lineplot(
+        data=pd.concat(pr),
+        x="recall",
+        y="precision",
+        hue="model",
+        units="seed",
+        ax=right,
+        estimator=None,
+        sort=False,
+        drawstyle="steps-post",
+        alpha=0.8,
+    )
     right.set(title="Precision-recall curve (test set)", ylim=(0, 1.02))
     for ax in (left, right):
         ax.legend(fontsize=8)
@@ -156,9 +226,18 @@ def sweep_heatmaps(validation: pd.DataFrame, metric: str) -> plt.Figure:
     fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.6), squeeze=False)
     for ax, model in zip(axes[0], models):
         table = validation[validation["model"] == model].pivot_table(
-            index="learning_rate", columns="batch_size", values=metric, aggfunc="mean")
-        sns.heatmap(table.sort_index(ascending=False), annot=True, fmt=".3f", cmap="viridis",
-                    vmin=0.5, vmax=1, ax=ax, cbar=False)
+            index="learning_rate", columns="batch_size", values=metric, aggfunc="mean"
+        )
+        sns.heatmap(
+            table.sort_index(ascending=False),
+            annot=True,
+            fmt=".3f",
+            cmap="viridis",
+            vmin=0.5,
+            vmax=1,
+            ax=ax,
+            cbar=False,
+        )
         ax.set(title=model, xlabel="batch size", ylabel="learning rate")
     fig.suptitle(f"Validation {metric.replace('_', ' ')}, mean over seeds", y=1.03)
     fig.tight_layout()
@@ -170,11 +249,25 @@ def learning_curves(curves: pd.DataFrame, metrics: tuple[str, ...], title: str) 
 
     ``curves`` has ``model``, ``train_flows`` and one column per metric.
     """
-    long = curves.melt(id_vars=["model", "train_flows"], value_vars=list(metrics),
-                       var_name="metric", value_name="value")
-    grid = sns.relplot(data=long, x="train_flows", y="value", hue="model", col="metric",
-                       kind="line", marker="o", errorbar=("pi", 100), height=3.2, aspect=1.1,
-                       facet_kws={"sharey": False})
+    long = curves.melt(
+        id_vars=["model", "train_flows"],
+        value_vars=list(metrics),
+        var_name="metric",
+        value_name="value",
+    )
+    grid = sns.relplot(
+        data=long,
+        x="train_flows",
+        y="value",
+        hue="model",
+        col="metric",
+        kind="line",
+        marker="o",
+        errorbar=("pi", 100),
+        height=3.2,
+        aspect=1.1,
+        facet_kws={"sharey": False},
+    )
     grid.set(xscale="log")
     grid.set_titles("{col_name}")
     grid.set_axis_labels("training flows", "")
@@ -188,8 +281,18 @@ def confusion_heatmaps(ours: pd.DataFrame, paper: pd.DataFrame, ours_title: str)
     for ax, matrix, title in ((axes[0], ours, ours_title), (axes[1], paper, "Paper, Table 2")):
         shares = matrix.div(matrix.sum(axis=1), axis=0)
         annotations = matrix.map(lambda v: f"{v:,.0f}")
-        sns.heatmap(shares, annot=annotations, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False,
-                    ax=ax, linewidths=1, linecolor="white")
+        sns.heatmap(
+            shares,
+            annot=annotations,
+            fmt="",
+            cmap="Blues",
+            vmin=0,
+            vmax=1,
+            cbar=False,
+            ax=ax,
+            linewidths=1,
+            linecolor="white",
+        )
         ax.set(title=title, xlabel="predicted", ylabel="actual")
     fig.tight_layout()
     return fig

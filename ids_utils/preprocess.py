@@ -14,8 +14,9 @@ from sklearn.preprocessing import StandardScaler
 NON_FINITE_POLICIES = ("drop", "zero")
 
 
-def clean_non_finite(frame: pd.DataFrame, features: list[str],
-                     policy: str = "drop") -> tuple[pd.DataFrame, dict]:
+def clean_non_finite(
+    frame: pd.DataFrame, features: list[str], policy: str = "drop"
+) -> tuple[pd.DataFrame, dict]:
     """Apply the NaN/infinity policy to the feature columns, with row accounting.
 
     The paper says NaN and infinite values were "identified and removed" and,
@@ -72,9 +73,13 @@ def clean_non_finite(frame: pd.DataFrame, features: list[str],
     return cleaned, report
 
 
-def split_train_val_test(frame: pd.DataFrame, test_fraction: float,
-                         val_fraction: float, seed: int,
-                         stratify: str = "family") -> dict[str, pd.DataFrame]:
+def split_train_val_test(
+    frame: pd.DataFrame,
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+    stratify: str = "family",
+) -> dict[str, pd.DataFrame]:
     """Stratified train / validation / test split.
 
     The test set is ``test_fraction`` of all rows (the paper: 0.2).  The
@@ -103,24 +108,33 @@ def split_train_val_test(frame: pd.DataFrame, test_fraction: float,
     counts = frame[stratify].value_counts()
     too_small = counts[counts < 4]
     if not too_small.empty:
-        raise ValueError(f"cannot stratify on {stratify!r}: these values have fewer than "
-                         f"4 rows: {too_small.to_dict()}")
-    rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed,
-                                  stratify=frame[stratify])
-    return {**split_train_val(rest, val_fraction, seed, stratify),
-            "test": test.sort_index().reset_index(drop=True)}
+        raise ValueError(
+            f"cannot stratify on {stratify!r}: these values have fewer than "
+            f"4 rows: {too_small.to_dict()}"
+        )
+    rest, test = train_test_split(
+        frame, test_size=test_fraction, random_state=seed, stratify=frame[stratify]
+    )
+    return {
+        **split_train_val(rest, val_fraction, seed, stratify),
+        "test": test.sort_index().reset_index(drop=True),
+    }
 
 
-def split_train_val(frame: pd.DataFrame, val_fraction: float, seed: int,
-                    stratify: str = "family") -> dict[str, pd.DataFrame]:
+def split_train_val(
+    frame: pd.DataFrame, val_fraction: float, seed: int, stratify: str = "family"
+) -> dict[str, pd.DataFrame]:
     """Stratified training / validation split of a training set (no test part).
 
     Used directly when the test set is given apart (NSL-KDD's official files).
     """
-    train, val = train_test_split(frame, test_size=val_fraction, random_state=seed,
-                                  stratify=frame[stratify])
-    return {name: part.sort_index().reset_index(drop=True)
-            for name, part in (("train", train), ("val", val))}
+    train, val = train_test_split(
+        frame, test_size=val_fraction, random_state=seed, stratify=frame[stratify]
+    )
+    return {
+        name: part.sort_index().reset_index(drop=True)
+        for name, part in (("train", train), ("val", val))
+    }
 
 
 def fit_scaler(train: pd.DataFrame, features: list[str], unscaled=()) -> dict:
@@ -148,10 +162,12 @@ def fit_scaler(train: pd.DataFrame, features: list[str], unscaled=()) -> dict:
         raise ValueError(f"unscaled feature(s) not among the features: {unknown}")
     scaler = StandardScaler().fit(train[features].to_numpy(dtype="float64"))
     kept = np.array([f in unscaled for f in features])
-    return {"features": list(features),
-            "mean": [float(v) for v in np.where(kept, 0.0, scaler.mean_)],
-            "scale": [float(v) for v in np.where(kept, 1.0, scaler.scale_)],
-            "n_samples_seen": int(scaler.n_samples_seen_)}
+    return {
+        "features": list(features),
+        "mean": [float(v) for v in np.where(kept, 0.0, scaler.mean_)],
+        "scale": [float(v) for v in np.where(kept, 1.0, scaler.scale_)],
+        "n_samples_seen": int(scaler.n_samples_seen_),
+    }
 
 
 def scale(frame: pd.DataFrame, scaler_params: dict) -> np.ndarray:
@@ -171,8 +187,7 @@ def scale(frame: pd.DataFrame, scaler_params: dict) -> np.ndarray:
     return scaled.astype("float32")
 
 
-def count_cross_duplicates(train: pd.DataFrame, test: pd.DataFrame,
-                           features: list[str]) -> dict:
+def count_cross_duplicates(train: pd.DataFrame, test: pd.DataFrame, features: list[str]) -> dict:
     """How many test rows have an exact copy of their features among training rows.
 
     Returns counts for feature-only copies and for copies that also share the
@@ -183,17 +198,26 @@ def count_cross_duplicates(train: pd.DataFrame, test: pd.DataFrame,
     test_keys = pd.util.hash_pandas_object(test[features], index=False)
     in_train = test_keys.isin(set(train_keys))
     train_labelled = set(zip(train_keys, train["attack"]))
-    same_label = pd.Series([(k, a) in train_labelled
-                            for k, a in zip(test_keys, test["attack"])], index=test.index)
-    return {"test_rows": int(len(test)),
-            "with_feature_copy_in_train": int(in_train.sum()),
-            "with_feature_and_label_copy_in_train": int(same_label.sum()),
-            "by_family": {str(f): int(n) for f, n in
-                          test.loc[in_train.to_numpy(), "family"].value_counts().sort_index().items()}}
+    same_label = pd.Series(
+        [(k, a) in train_labelled for k, a in zip(test_keys, test["attack"])], index=test.index
+    )
+    return {
+        "test_rows": int(len(test)),
+        "with_feature_copy_in_train": int(in_train.sum()),
+        "with_feature_and_label_copy_in_train": int(same_label.sum()),
+        "by_family": {
+            str(f): int(n)
+            for f, n in test.loc[in_train.to_numpy(), "family"].value_counts().sort_index().items()
+        },
+    }
 
 
-def one_hot(train: pd.DataFrame, others: dict[str, pd.DataFrame], numeric: list[str],
-            columns: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
+def one_hot(
+    train: pd.DataFrame,
+    others: dict[str, pd.DataFrame],
+    numeric: list[str],
+    columns: tuple[str, ...],
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
     """Add 0/1 indicator columns for categorical columns, categories from training only.
 
     A category that appears only outside the training part gets no column (all
@@ -220,8 +244,11 @@ def one_hot(train: pd.DataFrame, others: dict[str, pd.DataFrame], numeric: list[
 
     def encode(frame):
         encoded = frame.drop(columns=list(columns))
-        indicators = {f"{column}={value}": (frame[column] == value).astype("float64").to_numpy()
-                      for column, values in categories.items() for value in values}
+        indicators = {
+            f"{column}={value}": (frame[column] == value).astype("float64").to_numpy()
+            for column, values in categories.items()
+            for value in values
+        }
         return pd.concat([encoded, pd.DataFrame(indicators, index=frame.index)], axis=1)
 
     features = [*numeric, *(f"{c}={v}" for c, values in categories.items() for v in values)]

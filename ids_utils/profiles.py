@@ -89,13 +89,21 @@ def get_profile(name: str) -> dict:
     """
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    return {key: (list(value) if isinstance(value, list) else value)
-            for key, value in PROFILES[name].items()}
+    return {
+        key: (list(value) if isinstance(value, list) else value)
+        for key, value in PROFILES[name].items()
+    }
 
 
 #: The parameters that set how a model is trained and judged.
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "threshold", "test_fraction",
-                 "val_fraction")
+TRAINING_KEYS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "threshold",
+    "test_fraction",
+    "val_fraction",
+)
 
 
 def training_settings(parameters: dict) -> dict:

@@ -20,8 +20,10 @@ FENCED_BLOCK = re.compile(r"^(`{3,}|~{3,}).*?^\1\s*$", re.DOTALL | re.MULTILINE)
 ROLE = re.compile(r"\{[\w:.-]+\}`[^`]*`")
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 #: "Table 1", "Sections 4.2-4.3", "Section 3.4 and 4.1", "Tables 1 and 2".
-STRUCTURE = re.compile(r"\b(?:Tables?|Sections?|Figures?)\s+\d+(?:\.\d+)*"
-                       r"(?:\s*(?:-|–|,|and)\s*\d+(?:\.\d+)*)*")
+STRUCTURE = re.compile(
+    r"\b(?:Tables?|Sections?|Figures?)\s+\d+(?:\.\d+)*"
+    r"(?:\s*(?:-|–|,|and)\s*\d+(?:\.\d+)*)*"
+)
 #: A number on its own: not part of a word (CICIoT2023, KDDTest-21, p99) or a path.
 NUMBER = re.compile(r"(?<![\w.\-/])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])(?!\.\d)")
 
@@ -40,8 +42,15 @@ def paper_number_forms() -> set[str]:
             continue
         forms.update({str(value), f"{value:,}", f"{value:g}"})
         if 0 < value <= 1:
-            forms.update({f"{value:.2f}", f"{value:.4f}", f"{value * 100:g}",
-                          f"{(1 - value) * 100:g}", f"{value * 100:.1f}"})
+            forms.update(
+                {
+                    f"{value:.2f}",
+                    f"{value:.4f}",
+                    f"{value * 100:g}",
+                    f"{(1 - value) * 100:g}",
+                    f"{value * 100:.1f}",
+                }
+            )
     for text in claims["what"]:
         forms.update(NUMBER.findall(text))
     return forms

@@ -31,17 +31,18 @@ def export_onnx_native(model, path: str | Path | None = None) -> Path | bytes:
 
     Keras' exporter turns each LSTM into a loop of small operations; ONNX has an
     LSTM operator that takes the activations as attributes (sigmoid gates;
-    ReLU cell and output as in the paper, or tanh in the stabilised model), which ONNX Runtime runs as one
-    fused kernel.  The weights are the model's own, reordered: Keras stacks
-    the gates as (input, forget, cell, output), ONNX as (input, output,
-    forget, cell).  A test checks the graph against Keras on real flows.
+    ReLU cell and output as in the paper, or tanh in the stabilised model),
+    which ONNX Runtime runs as one fused kernel.  The weights are the model's
+    own, reordered: Keras stacks the gates as (input, forget, cell, output),
+    ONNX as (input, output, forget, cell).  A test checks the graph against Keras on real flows.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     n_features = model.input_shape[1]
-    conv, lstm1, lstm2, dense, output = (model.get_layer(name) for name in
-                                         (CONV, LSTM_64, LSTM_32, DENSE, OUTPUT))
+    conv, lstm1, lstm2, dense, output = (
+        model.get_layer(name) for name in (CONV, LSTM_64, LSTM_32, DENSE, OUTPUT)
+    )
     initializers, nodes = [], []
 
     def constant(name, array):
@@ -54,20 +55,31 @@ def export_onnx_native(model, path: str | Path | None = None) -> Path | bytes:
         order = [0, 3, 1, 2]  # Keras (i, f, c, o) -> ONNX (i, o, f, c)
 
         def reorder(matrix):
-            return np.concatenate([matrix[..., g * units:(g + 1) * units] for g in order], axis=-1)
+            return np.concatenate(
+                [matrix[..., g * units : (g + 1) * units] for g in order], axis=-1
+            )
 
-        w = reorder(kernel).T[None]                       # (1, 4u, input)
-        r = reorder(recurrent).T[None]                    # (1, 4u, u)
+        w = reorder(kernel).T[None]  # (1, 4u, input)
+        r = reorder(recurrent).T[None]  # (1, 4u, u)
         b = np.concatenate([reorder(bias), np.zeros(4 * units)])[None]  # (1, 8u)
         return constant(f"{prefix}_W", w), constant(f"{prefix}_R", r), constant(f"{prefix}_B", b)
 
     conv_kernel, conv_bias = (np.asarray(w) for w in conv.get_weights())
     nodes += [
-        helper.make_node("Unsqueeze", ["flow", _constant_axes(initializers, "axis1", [1])],
-                         ["as_channels"]),                                   # (B, 1, n)
-        helper.make_node("Conv", ["as_channels", constant("conv_W", conv_kernel.transpose(2, 1, 0)),
-                                  constant("conv_B", conv_bias)], ["conv"],
-                         kernel_shape=[3], pads=[1, 1]),                     # (B, 32, n)
+        helper.make_node(
+            "Unsqueeze", ["flow", _constant_axes(initializers, "axis1", [1])], ["as_channels"]
+        ),  # (B, 1, n)
+        helper.make_node(
+            "Conv",
+            [
+                "as_channels",
+                constant("conv_W", conv_kernel.transpose(2, 1, 0)),
+                constant("conv_B", conv_bias),
+            ],
+            ["conv"],
+            kernel_shape=[3],
+            pads=[1, 1],
+        ),  # (B, 32, n)
         helper.make_node("Relu", ["conv"], ["conv_relu"]),
         helper.make_node("Transpose", ["conv_relu"], ["sequence"], perm=[2, 0, 1]),  # (n, B, 32)
     ]
@@ -76,33 +88,54 @@ def export_onnx_native(model, path: str | Path | None = None) -> Path | bytes:
     activations = ["Sigmoid", cell, cell]
     w1, r1, b1 = lstm_weights(lstm1, "lstm1")
     nodes += [
-        helper.make_node("LSTM", ["sequence", w1, r1, b1], ["lstm1_Y"], hidden_size=lstm1.units,
-                         activations=activations),                            # (n, 1, B, 64)
-        helper.make_node("Squeeze", ["lstm1_Y", _constant_axes(initializers, "axis_1", [1])],
-                         ["lstm1_seq"]),
+        helper.make_node(
+            "LSTM",
+            ["sequence", w1, r1, b1],
+            ["lstm1_Y"],
+            hidden_size=lstm1.units,
+            activations=activations,
+        ),  # (n, 1, B, 64)
+        helper.make_node(
+            "Squeeze", ["lstm1_Y", _constant_axes(initializers, "axis_1", [1])], ["lstm1_seq"]
+        ),
     ]
     w2, r2, b2 = lstm_weights(lstm2, "lstm2")
     dense_kernel, dense_bias = (np.asarray(w) for w in dense.get_weights())
     out_kernel, out_bias = (np.asarray(w) for w in output.get_weights())
     nodes += [
-        helper.make_node("LSTM", ["lstm1_seq", w2, r2, b2], ["", "lstm2_h"],
-                         hidden_size=lstm2.units, activations=activations),   # (1, B, 32)
-        helper.make_node("Squeeze", ["lstm2_h", _constant_axes(initializers, "axis0", [0])],
-                         ["summary"]),
-        helper.make_node("Gemm", ["summary", constant("dense_W", dense_kernel),
-                                  constant("dense_B", dense_bias)], ["dense"]),
+        helper.make_node(
+            "LSTM",
+            ["lstm1_seq", w2, r2, b2],
+            ["", "lstm2_h"],
+            hidden_size=lstm2.units,
+            activations=activations,
+        ),  # (1, B, 32)
+        helper.make_node(
+            "Squeeze", ["lstm2_h", _constant_axes(initializers, "axis0", [0])], ["summary"]
+        ),
+        helper.make_node(
+            "Gemm",
+            ["summary", constant("dense_W", dense_kernel), constant("dense_B", dense_bias)],
+            ["dense"],
+        ),
         helper.make_node("Relu", ["dense"], ["dense_relu"]),
-        helper.make_node("Gemm", ["dense_relu", constant("out_W", out_kernel),
-                                  constant("out_B", out_bias)], ["logit"]),
+        helper.make_node(
+            "Gemm",
+            ["dense_relu", constant("out_W", out_kernel), constant("out_B", out_bias)],
+            ["logit"],
+        ),
         helper.make_node("Sigmoid", ["logit"], ["attack_probability"]),
     ]
     graph = helper.make_graph(
-        nodes, "cnn_lstm",
+        nodes,
+        "cnn_lstm",
         [helper.make_tensor_value_info("flow", TensorProto.FLOAT, ["batch", n_features])],
         [helper.make_tensor_value_info("attack_probability", TensorProto.FLOAT, ["batch", 1])],
-        initializers)
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                                   producer_name="ids_utils")
+        initializers,
+    )
+    onnx_model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="ids_utils"
+    )
     onnx.checker.check_model(onnx_model)
     if path is None:
         return onnx_model.SerializeToString()
@@ -152,8 +185,7 @@ class OnnxRunner:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self.session = ort.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

@@ -53,14 +53,16 @@ def requested_sizes(n_flows: int, benign_fraction: float) -> tuple[int, int]:
     if n_flows < 2:
         raise ValueError(f"n_flows must be at least 2, got {n_flows}")
     if not 0.0 < benign_fraction < 1.0:
-        raise ValueError(f"benign_fraction must lie strictly between 0 and 1, "
-                         f"got {benign_fraction}")
+        raise ValueError(
+            f"benign_fraction must lie strictly between 0 and 1, got {benign_fraction}"
+        )
     n_benign = round(n_flows * benign_fraction)
     return n_benign, n_flows - n_benign
 
 
-def achievable_sizes(n_flows: int, benign_fraction: float, n_benign_available: int,
-                     n_attack_available: int) -> tuple[int, int]:
+def achievable_sizes(
+    n_flows: int, benign_fraction: float, n_benign_available: int, n_attack_available: int
+) -> tuple[int, int]:
     """The largest (benign, attack) sample of at most ``n_flows`` with the ratio kept.
 
     Examples
@@ -68,8 +70,11 @@ def achievable_sizes(n_flows: int, benign_fraction: float, n_benign_available: i
     >>> achievable_sizes(100_000, 0.9, 1_700, 14_664)
     (1699, 189)
     """
-    limits = [n_flows, n_benign_available / benign_fraction,
-              n_attack_available / (1.0 - benign_fraction)]
+    limits = [
+        n_flows,
+        n_benign_available / benign_fraction,
+        n_attack_available / (1.0 - benign_fraction),
+    ]
     total = math.floor(min(limits) + 1e-9)
     n_benign = round(total * benign_fraction)
     return min(n_benign, n_benign_available), min(total - n_benign, n_attack_available)
@@ -96,9 +101,13 @@ def allocate(total: int, counts: dict[str, int]) -> dict[str, int]:
     return result
 
 
-def sample_paper(chunks: Iterable[pd.DataFrame], n_flows: int, benign_fraction: float,
-                 seed: int, on_chunk: Callable[[pd.DataFrame], None] | None = None,
-                 ) -> tuple[pd.DataFrame, SampleReport]:
+def sample_paper(
+    chunks: Iterable[pd.DataFrame],
+    n_flows: int,
+    benign_fraction: float,
+    seed: int,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+) -> tuple[pd.DataFrame, SampleReport]:
     """Draw the paper's sample from a stream of standard-layout chunks.
 
     Parameters
@@ -147,25 +156,34 @@ def sample_paper(chunks: Iterable[pd.DataFrame], n_flows: int, benign_fraction: 
     attack_counts = {k: v for k, v in counts.items() if k != BENIGN_FAMILY}
     n_attack_av = sum(attack_counts.values())
     if n_benign_av == 0 or n_attack_av == 0:
-        raise ValueError(f"the source has {n_benign_av} benign and {n_attack_av} attack "
-                         "flows; the paper's sample needs both")
-    n_benign, n_attack = achievable_sizes(n_flows, benign_fraction, n_benign_av,
-                                          n_attack_av)
+        raise ValueError(
+            f"the source has {n_benign_av} benign and {n_attack_av} attack "
+            "flows; the paper's sample needs both"
+        )
+    n_benign, n_attack = achievable_sizes(n_flows, benign_fraction, n_benign_av, n_attack_av)
     per_family = allocate(n_attack, attack_counts)
     per_family[BENIGN_FAMILY] = n_benign
     parts = [kept[f].sort_values(_KEY, kind="stable").head(n) for f, n in per_family.items()]
-    sample = (pd.concat(parts).drop(columns=_KEY)
-              .sort_values(["source_file", "source_line"], kind="stable")
-              .reset_index(drop=True))
+    sample = (
+        pd.concat(parts)
+        .drop(columns=_KEY)
+        .sort_values(["source_file", "source_line"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     shortfall = None
     if n_benign + n_attack < n_flows:
-        limiting = "benign" if n_benign_av / benign_fraction < n_attack_av / (
-            1 - benign_fraction) else "attack"
-        shortfall = (f"The source has {n_benign_av:,} benign and {n_attack_av:,} attack "
-                     f"flows; keeping the requested {benign_fraction:.0%} benign ratio, the "
-                     f"{limiting} flows limit the sample to {n_benign + n_attack:,} of the "
-                     f"{n_flows:,} requested.")
+        limiting = (
+            "benign"
+            if n_benign_av / benign_fraction < n_attack_av / (1 - benign_fraction)
+            else "attack"
+        )
+        shortfall = (
+            f"The source has {n_benign_av:,} benign and {n_attack_av:,} attack "
+            f"flows; keeping the requested {benign_fraction:.0%} benign ratio, the "
+            f"{limiting} flows limit the sample to {n_benign + n_attack:,} of the "
+            f"{n_flows:,} requested."
+        )
     report = SampleReport(
         requested={"total": n_flows, "benign": n_benign_req, "attack": n_attack_req},
         achieved={"total": n_benign + n_attack, "benign": n_benign, "attack": n_attack},

@@ -70,8 +70,7 @@ class Scorer:
 
     def parse(self, raw_lines, first_line: int, header: flowcsv.Header) -> flowcsv.Block:
         """Parse and scale a block of data rows (see :func:`ids_utils.flowcsv.parse_block`)."""
-        return flowcsv.parse_block(raw_lines, first_line, header, self.spec.mean,
-                                   self.spec.scale)
+        return flowcsv.parse_block(raw_lines, first_line, header, self.spec.mean, self.spec.scale)
 
     def probabilities(self, block: flowcsv.Block) -> np.ndarray:
         """Attack probability of each row of a block; NaN where the row cannot be scored.
@@ -83,9 +82,12 @@ class Scorer:
         valid = block.valid
         if valid.any():
             x = block.x[valid]
-            probability[valid] = np.concatenate([
-                self.runner(np.ascontiguousarray(x[start:start + MODEL_BATCH]))
-                for start in range(0, len(x), MODEL_BATCH)])
+            probability[valid] = np.concatenate(
+                [
+                    self.runner(np.ascontiguousarray(x[start : start + MODEL_BATCH]))
+                    for start in range(0, len(x), MODEL_BATCH)
+                ]
+            )
         for i in np.flatnonzero(valid & ~((probability >= 0) & (probability <= 1))):
             block.problem[i] = "the model gave no probability for this row"
             probability[i] = np.nan
@@ -115,8 +117,9 @@ def iter_file_lines(path: Path, block_rows: int):
             yield line_number, lines
 
 
-def score_file(model_path: str | Path, input_path: str | Path, out: TextIO,
-               block_rows: int = FILE_BLOCK_ROWS) -> dict:
+def score_file(
+    model_path: str | Path, input_path: str | Path, out: TextIO, block_rows: int = FILE_BLOCK_ROWS
+) -> dict:
     """Score every row of a CSV file, writing one CSV row per data row to ``out``.
 
     Parameters
@@ -152,8 +155,14 @@ def score_file(model_path: str | Path, input_path: str | Path, out: TextIO,
     labelled = header.label_column is not None
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SCORE_COLUMNS + (("family", "attack") if labelled else ()))
-    summary = {"rows": 0, "scored": 0, "invalid": 0, "blank_lines": 0, "alerts": 0,
-               "first_invalid": None}
+    summary = {
+        "rows": 0,
+        "scored": 0,
+        "invalid": 0,
+        "blank_lines": 0,
+        "alerts": 0,
+        "first_invalid": None,
+    }
     truth, scores = [], []
     for first_line, lines in blocks:
         block = scorer.parse(lines, first_line, header)
@@ -185,13 +194,13 @@ def score_file(model_path: str | Path, input_path: str | Path, out: TextIO,
     if labelled and scores:
         from .evaluation import binary_metrics
 
-        summary["metrics"] = binary_metrics(np.asarray(truth), np.asarray(scores),
-                                            scorer.threshold)
+        summary["metrics"] = binary_metrics(np.asarray(truth), np.asarray(scores), scorer.threshold)
     return summary
 
 
-def iter_available_lines(fd: int, max_lines: int = STREAM_BLOCK_LINES,
-                         max_delay: float = 0.002, read_size: int = 1 << 16):
+def iter_available_lines(
+    fd: int, max_lines: int = STREAM_BLOCK_LINES, max_delay: float = 0.002, read_size: int = 1 << 16
+):
     """Yield ``(lines, arrival)`` blocks of complete lines from a file descriptor.
 
     A block starts with whatever one read returns; more is read while it keeps
@@ -221,14 +230,20 @@ def iter_available_lines(fd: int, max_lines: int = STREAM_BLOCK_LINES,
             times += [time.perf_counter()] * data.count(b"\n")
         *complete, pending = pending.split(b"\n")
         if complete:
-            yield complete, np.asarray(times[:len(complete)])
-            del times[:len(complete)]
+            yield complete, np.asarray(times[: len(complete)])
+            del times[: len(complete)]
     if pending:
         yield [pending], np.asarray([time.perf_counter()])
 
 
-def stream_scores(model_path: str | Path, fd: int, out: TextIO, err: TextIO,
-                  max_delay: float = 0.002, max_lines: int = STREAM_BLOCK_LINES) -> dict:
+def stream_scores(
+    model_path: str | Path,
+    fd: int,
+    out: TextIO,
+    err: TextIO,
+    max_delay: float = 0.002,
+    max_lines: int = STREAM_BLOCK_LINES,
+) -> dict:
     """Score CSV rows from a file descriptor as they arrive; one JSON line per row.
 
     The first line is the header (either CICIoT2023 release, labels optional).
@@ -268,10 +283,13 @@ def stream_scores(model_path: str | Path, fd: int, out: TextIO, err: TextIO,
                 alert = p >= scorer.threshold
                 counts["alerts"] += alert
                 # Written by hand for speed; a test parses every line with a strict reader.
-                family = ("" if block.family is None
-                          else f', "family": {json.dumps(block.family[i])}')
-                records.append(f'{{"line": {line}, "probability": {p!r}, '
-                               f'"alert": {"true" if alert else "false"}{family}}}')
+                family = (
+                    "" if block.family is None else f', "family": {json.dumps(block.family[i])}'
+                )
+                records.append(
+                    f'{{"line": {line}, "probability": {p!r}, '
+                    f'"alert": {"true" if alert else "false"}{family}}}'
+                )
             else:
                 record = {"line": line, "error": block.problem[i]}
                 if block.column[i]:
@@ -290,9 +308,15 @@ def stream_scores(model_path: str | Path, fd: int, out: TextIO, err: TextIO,
         raise DataError("<stdin>", "the stream is empty (no header line)")
     elapsed = time.perf_counter() - started if started else 0.0
     latency = np.concatenate(latencies) if latencies else np.empty(0)
-    summary = {**counts, "seconds": round(elapsed, 4),
-               "flows_per_second": round(counts["flows"] / elapsed, 1) if elapsed else None,
-               "latency_ms": ({f"p{q}": round(float(np.percentile(latency, q)) * 1e3, 4)
-                               for q in (50, 90, 99)} if latency.size else {})}
+    summary = {
+        **counts,
+        "seconds": round(elapsed, 4),
+        "flows_per_second": round(counts["flows"] / elapsed, 1) if elapsed else None,
+        "latency_ms": (
+            {f"p{q}": round(float(np.percentile(latency, q)) * 1e3, 4) for q in (50, 90, 99)}
+            if latency.size
+            else {}
+        ),
+    }
     err.write(dumps({"summary": summary}) + "\n")
     return summary

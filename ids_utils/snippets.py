@@ -17,10 +17,16 @@ from .files import dumps
 
 def write_snippets(run_dir: Path, folder: Path) -> list[Path]:
     """Write every snippet of the run into ``folder``; the paths written."""
-    return [write_build_facts(run_dir, folder), write_timings(run_dir, folder),
-            write_training_speed(run_dir, folder), write_parallelism(run_dir, folder),
-            write_thread_movement(run_dir, folder), *write_ledger(run_dir, folder),
-            write_environment(folder), write_run_download(run_dir, folder)]
+    return [
+        write_build_facts(run_dir, folder),
+        write_timings(run_dir, folder),
+        write_training_speed(run_dir, folder),
+        write_parallelism(run_dir, folder),
+        write_thread_movement(run_dir, folder),
+        *write_ledger(run_dir, folder),
+        write_environment(folder),
+        write_run_download(run_dir, folder),
+    ]
 
 
 def write_build_facts(run_dir: Path, folder: Path) -> Path:
@@ -42,9 +48,11 @@ def write_build_facts(run_dir: Path, folder: Path) -> Path:
     ]
     if sample["shortfall"]:
         lines.append(f"- **Scale**: {sample['shortfall']}")
-    lines.append(f"- **The full original release** (its publishers' figures): "
-                 f"{OFFICIAL_RELEASE_FLOWS:,} flows ({OFFICIAL_RELEASE_BENIGN:,} benign) in "
-                 f"{OFFICIAL_PART_COUNT} part files")
+    lines.append(
+        f"- **The full original release** (its publishers' figures): "
+        f"{OFFICIAL_RELEASE_FLOWS:,} flows ({OFFICIAL_RELEASE_BENIGN:,} benign) in "
+        f"{OFFICIAL_PART_COUNT} part files"
+    )
     return _write_markdown(folder, "build_facts.md", "\n".join(lines) + "\n")
 
 
@@ -61,23 +69,31 @@ def write_timings(run_dir: Path, folder: Path) -> Path:
 def write_training_speed(run_dir: Path, folder: Path) -> Path:
     """Write the Markdown table of the training-speed benchmark of the run."""
     results = read_json(run_dir / "artifacts" / "training_speed.json")
-    rows = ["| setting | rows | first epoch (s) | s per epoch | flows per s | GFLOP/s | "
-            "min for 20 epochs |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    rows += [f"| {r['setting']} | {r['rows']:,} | {r['first_epoch_seconds']:.1f} | "
-             f"{r['seconds_per_epoch']:.1f} | {r['flows_per_second']:,.0f} | "
-             f"{r.get('gflops_per_second', float('nan')):.1f} | "
-             f"{r['minutes_for_20_epochs']:.1f} |" for r in results]
+    rows = [
+        "| setting | rows | first epoch (s) | s per epoch | flows per s | GFLOP/s | "
+        "min for 20 epochs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows += [
+        f"| {r['setting']} | {r['rows']:,} | {r['first_epoch_seconds']:.1f} | "
+        f"{r['seconds_per_epoch']:.1f} | {r['flows_per_second']:,.0f} | "
+        f"{r.get('gflops_per_second', float('nan')):.1f} | "
+        f"{r['minutes_for_20_epochs']:.1f} |"
+        for r in results
+    ]
     return _write_markdown(folder, "training_speed.md", "\n".join(rows) + "\n")
 
 
 def write_parallelism(run_dir: Path, folder: Path) -> Path:
     """Write the sentence comparing one two-thread process with two one-thread processes."""
     result = read_json(run_dir / "artifacts" / "parallelism.json")
-    text = (f"Measured in this run: {result['jobs']} trainings took "
-            f"{result['serial_seconds']:.1f} s one after the other in one process with "
-            f"{result['cores']} TensorFlow threads, and {result['parallel_seconds']:.1f} s side "
-            f"by side in {result['cores']} one-thread processes; the {result['faster']} "
-            "arrangement is the faster here.\n")
+    text = (
+        f"Measured in this run: {result['jobs']} trainings took "
+        f"{result['serial_seconds']:.1f} s one after the other in one process with "
+        f"{result['cores']} TensorFlow threads, and {result['parallel_seconds']:.1f} s side "
+        f"by side in {result['cores']} one-thread processes; the {result['faster']} "
+        "arrangement is the faster here.\n"
+    )
     return _write_markdown(folder, "parallelism.md", text)
 
 
@@ -87,17 +103,25 @@ def write_thread_movement(run_dir: Path, folder: Path) -> Path:
     from .paper import TABLE1_METRICS
 
     report = read_json(run_dir / "artifacts" / "thread_movement.json")
-    rows = ["| model | threads (run, rerun) | identical probabilities | flipped predictions | " +
-            " | ".join(TABLE1_METRICS) + " |",
-            "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in TABLE1_METRICS) + " |"]
+    rows = [
+        "| model | threads (run, rerun) | identical probabilities | flipped predictions | "
+        + " | ".join(TABLE1_METRICS)
+        + " |",
+        "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in TABLE1_METRICS) + " |",
+    ]
     for model, result in report["models"].items():
-        changes = " | ".join(f"{result['metrics'][metric]['difference']:+.4f}"
-                             for metric in TABLE1_METRICS)
-        rows.append(f"| {model} | {result['threads_run']}, {result['threads_rerun']} | "
-                    f"{'yes' if result['identical_probabilities'] else 'no'} | "
-                    f"{result['flipped_predictions']:,} | {changes} |")
-    text = (f"Seed {report['seed']}, each metric's change (rerun minus run) on that seed's test "
-            "flows:\n\n" + "\n".join(rows) + "\n")
+        changes = " | ".join(
+            f"{result['metrics'][metric]['difference']:+.4f}" for metric in TABLE1_METRICS
+        )
+        rows.append(
+            f"| {model} | {result['threads_run']}, {result['threads_rerun']} | "
+            f"{'yes' if result['identical_probabilities'] else 'no'} | "
+            f"{result['flipped_predictions']:,} | {changes} |"
+        )
+    text = (
+        f"Seed {report['seed']}, each metric's change (rerun minus run) on that seed's test "
+        "flows:\n\n" + "\n".join(rows) + "\n"
+    )
     return _write_markdown(folder, "thread_movement.md", text)
 
 
@@ -105,13 +129,25 @@ def write_ledger(run_dir: Path, folder: Path) -> tuple[Path, Path]:
     """Write the claims ledger of the run, and the verdict rule above it, as Markdown."""
     from .ledger import VERDICT_RULE, build_ledger, ledger_markdown
 
-    return (_write_markdown(folder, "verdict_rule.md", VERDICT_RULE),
-            _write_markdown(folder, "ledger.md", ledger_markdown(build_ledger(run_dir))))
+    return (
+        _write_markdown(folder, "verdict_rule.md", VERDICT_RULE),
+        _write_markdown(folder, "ledger.md", ledger_markdown(build_ledger(run_dir))),
+    )
 
 
 #: The packages whose versions the reproducibility chapter lists.
-KEY_PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn", "xgboost-cpu", "pandas", "numpy",
-                "onnxruntime", "jupyter-book", "myst-nb", "papermill")
+KEY_PACKAGES = (
+    "tensorflow-cpu",
+    "keras",
+    "scikit-learn",
+    "xgboost-cpu",
+    "pandas",
+    "numpy",
+    "onnxruntime",
+    "jupyter-book",
+    "myst-nb",
+    "papermill",
+)
 
 
 def write_environment(folder: Path) -> Path:
@@ -119,10 +155,12 @@ def write_environment(folder: Path) -> Path:
     import platform
     from importlib import metadata
 
-    lines = [f"- **Python** {platform.python_version()} on {platform.system()} "
-             f"{platform.machine()}, {os.cpu_count()} CPU cores",
-             "- **Packages** (all pinned in `requirements.txt`): " +
-             ", ".join(f"{name} {metadata.version(name)}" for name in KEY_PACKAGES)]
+    lines = [
+        f"- **Python** {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "- **Packages** (all pinned in `requirements.txt`): "
+        + ", ".join(f"{name} {metadata.version(name)}" for name in KEY_PACKAGES),
+    ]
     return _write_markdown(folder, "environment.md", "\n".join(lines) + "\n")
 
 
@@ -149,8 +187,9 @@ def write_run_download(run_dir: Path, folder: Path) -> Path:
         for file in files:
             archive.write(file, f"{run_dir.name}/{file.relative_to(run_dir)}")
         archive.writestr(f"{run_dir.name}/ledger.csv", ledger.to_csv(index=False))
-        archive.writestr(f"{run_dir.name}/ledger.json",
-                         dumps(ledger.to_dict(orient="records"), indent=2))
+        archive.writestr(
+            f"{run_dir.name}/ledger.json", dumps(ledger.to_dict(orient="records"), indent=2)
+        )
     return path
 
 

@@ -30,8 +30,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 #: Files of the run folder that the runner itself writes; never a stage's output.
-RUNNER_FILES = frozenset({"artifacts/timings.json", "artifacts/stage_cache.json",
-                          "artifacts/machine.json"})
+RUNNER_FILES = frozenset(
+    {"artifacts/timings.json", "artifacts/stage_cache.json", "artifacts/machine.json"}
+)
 
 
 def environment_key(data_dir: str | Path, project_root: str | Path) -> str:
@@ -46,8 +47,9 @@ def environment_key(data_dir: str | Path, project_root: str | Path) -> str:
     if data_dir.is_dir():
         for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
             stat = path.stat()
-            digest.update(f"{path.relative_to(data_dir)}\0{stat.st_size}\0"
-                          f"{stat.st_mtime_ns}\0".encode())
+            digest.update(
+                f"{path.relative_to(data_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
+            )
     return digest.hexdigest()
 
 
@@ -56,14 +58,20 @@ def snapshot(run_dir: Path) -> dict[str, tuple[int, int]]:
     folder = run_dir / "artifacts"
     if not folder.is_dir():
         return {}
-    return {str(p.relative_to(run_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(run_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def written_between(before: dict, after: dict) -> list[str]:
     """Files (relative to the run folder) created or changed between two snapshots."""
-    return sorted(path for path, stamp in after.items()
-                  if before.get(path) != stamp and path not in RUNNER_FILES)
+    return sorted(
+        path
+        for path, stamp in after.items()
+        if before.get(path) != stamp and path not in RUNNER_FILES
+    )
 
 
 class StageCache:
@@ -87,9 +95,13 @@ class StageCache:
         from papermill.parameterize import parameterize_notebook
 
         # Sorted, so that parameters read back from JSON give the same cell (and key).
-        return parameterize_notebook(copy.deepcopy(notebook), dict(sorted(parameters.items())),
-                                     comment=f"Parameters; inputs {inputs_key}",
-                                     kernel_name="python3", language="python")
+        return parameterize_notebook(
+            copy.deepcopy(notebook),
+            dict(sorted(parameters.items())),
+            comment=f"Parameters; inputs {inputs_key}",
+            kernel_name="python3",
+            language="python",
+        )
 
     @staticmethod
     def key(notebook) -> str:
@@ -106,8 +118,7 @@ class StageCache:
         except KeyError:
             return None
 
-    def store(self, notebook, executed, run_dir: Path, outputs: list[str],
-              seconds: float) -> int:
+    def store(self, notebook, executed, run_dir: Path, outputs: list[str], seconds: float) -> int:
         """Cache an execution: ``notebook``'s cells with ``executed``'s outputs, and the files.
 
         The stored cells are the parameterised notebook's own (their metadata
@@ -122,9 +133,12 @@ class StageCache:
             if cell.cell_type == "code":
                 ran = code.pop(0)
                 cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
-        bundle = CacheBundleIn(stored, uri=str(run_dir), data={"seconds": seconds},
-                               artifacts=NbArtifacts([run_dir / p for p in outputs],
-                                                     in_folder=run_dir))
+        bundle = CacheBundleIn(
+            stored,
+            uri=str(run_dir),
+            data={"seconds": seconds},
+            artifacts=NbArtifacts([run_dir / p for p in outputs], in_folder=run_dir),
+        )
         return self.cache.cache_notebook_bundle(bundle, overwrite=True).pk
 
     def restore(self, record_id: int, run_dir: Path) -> float:

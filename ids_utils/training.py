@@ -29,6 +29,7 @@ def speed_settings(n_rows: int, epochs: int) -> dict:
     :data:`FAST_SETTINGS`, with the loops rolled for small runs."""
     return {**FAST_SETTINGS, "unroll": n_rows * epochs >= UNROLL_MIN_FLOW_EPOCHS}
 
+
 #: The settings the speed benchmark compares (Keras' defaults first).
 SPEED_CONFIGS = {
     "Keras defaults": {"unroll": False, "steps_per_execution": 1, "jit_compile": False},
@@ -47,10 +48,20 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-                   y_val: np.ndarray, seed: int, epochs: int = 20, batch_size: int = 32,
-                   learning_rate: float = 1e-3, speed: dict | None = None,
-                   verbose: int = 2, variant: str = "CNN-LSTM", lstm_activation: str = "relu"):
+def train_cnn_lstm(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    seed: int,
+    epochs: int = 20,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    speed: dict | None = None,
+    verbose: int = 2,
+    variant: str = "CNN-LSTM",
+    lstm_activation: str = "relu",
+):
     """Train the paper's CNN-LSTM (or an ablation); the validation set is the only data watched.
 
     Parameters
@@ -88,22 +99,41 @@ def train_cnn_lstm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
     _check_xy(x_train, y_train, "training")
     _check_xy(x_val, y_val, "validation")
     set_determinism(seed)
-    model = build_model(variant, x_train.shape[1], learning_rate=learning_rate,
-                        lstm_activation=lstm_activation,
-                        **(speed_settings(len(x_train), epochs) if speed is None else speed))
+    model = build_model(
+        variant,
+        x_train.shape[1],
+        learning_rate=learning_rate,
+        lstm_activation=lstm_activation,
+        **(speed_settings(len(x_train), epochs) if speed is None else speed),
+    )
     timer = _EpochTimer()
-    result = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-                       batch_size=batch_size, shuffle=True, verbose=verbose,
-                       callbacks=[timer])
+    result = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        verbose=verbose,
+        callbacks=[timer],
+    )
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["seconds"] = timer.seconds
     return model, history
 
 
-def train_detector(run_dir: str, seed: int, model: str, features: list[str], threshold: float,
-                   epochs: int, batch_size: int, learning_rate: float,
-                   metadata: dict | None = None) -> dict:
+def train_detector(
+    run_dir: str,
+    seed: int,
+    model: str,
+    features: list[str],
+    threshold: float,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    metadata: dict | None = None,
+) -> dict:
     """Train one of the two CNN-LSTMs on a seed's split, check it, and save it.
 
     Reads the seed's training and validation parts and scaler from the run;
@@ -126,21 +156,41 @@ def train_detector(run_dir: str, seed: int, model: str, features: list[str], thr
     from .detectors import save_detector
     from .models import CNN_LSTMS
 
-    trained, history, check = _fit_on_split(run_dir, seed, model, threshold, epochs,
-                                            batch_size, learning_rate)
+    trained, history, check = _fit_on_split(
+        run_dir, seed, model, threshold, epochs, batch_size, learning_rate
+    )
     folder = model_dir(run_dir, seed, model)
     history.to_csv(folder / "history.csv", index=False)
     scaler = read_json(folder.parent / "scaler.json")
-    save_detector(trained, folder / "model.keras", features, scaler, threshold,
-                  metadata={**(metadata or {}), "model": model, "seed": seed,
-                            "lstm_activation": CNN_LSTMS[model], "epochs": epochs,
-                            "batch_size": batch_size, "learning_rate": learning_rate,
-                            "diverged": check["diverged"]})
+    save_detector(
+        trained,
+        folder / "model.keras",
+        features,
+        scaler,
+        threshold,
+        metadata={
+            **(metadata or {}),
+            "model": model,
+            "seed": seed,
+            "lstm_activation": CNN_LSTMS[model],
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "diverged": check["diverged"],
+        },
+    )
     return {"model": model, "seed": seed, "history": history, "check": check}
 
 
-def retrain_test_probability(run_dir: str, seed: int, model: str, threshold: float,
-                             epochs: int, batch_size: int, learning_rate: float) -> dict:
+def retrain_test_probability(
+    run_dir: str,
+    seed: int,
+    model: str,
+    threshold: float,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+) -> dict:
     """Train a CNN-LSTM again exactly as :func:`train_detector` did, in this process's
     thread setting, and return its attack probability for each test flow.
 
@@ -156,15 +206,27 @@ def retrain_test_probability(run_dir: str, seed: int, model: str, threshold: flo
     """
     from .artifacts import load_scaled_split
 
-    trained, _, check = _fit_on_split(run_dir, seed, model, threshold, epochs, batch_size,
-                                      learning_rate)
+    trained, _, check = _fit_on_split(
+        run_dir, seed, model, threshold, epochs, batch_size, learning_rate
+    )
     x_test, _, _ = load_scaled_split(run_dir, seed, "test")
-    return {"model": model, "seed": seed, "diverged": check["diverged"],
-            "probability": trained.predict(x_test, batch_size=4096, verbose=0).ravel()}
+    return {
+        "model": model,
+        "seed": seed,
+        "diverged": check["diverged"],
+        "probability": trained.predict(x_test, batch_size=4096, verbose=0).ravel(),
+    }
 
 
-def _fit_on_split(run_dir: str, seed: int, model: str, threshold: float, epochs: int,
-                  batch_size: int, learning_rate: float):
+def _fit_on_split(
+    run_dir: str,
+    seed: int,
+    model: str,
+    threshold: float,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+):
     """Train a CNN-LSTM on a seed's scaled training part, watching the validation part,
     and check the run for divergence: (model, history, check)."""
     from .artifacts import load_scaled_split
@@ -173,12 +235,21 @@ def _fit_on_split(run_dir: str, seed: int, model: str, threshold: float, epochs:
 
     x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
     x_val, y_val, _ = load_scaled_split(run_dir, seed, "val")
-    trained, history = train_cnn_lstm(x_train, y_train, x_val, y_val, seed=seed, epochs=epochs,
-                                      batch_size=batch_size, learning_rate=learning_rate,
-                                      verbose=0, lstm_activation=CNN_LSTMS[model])
-    check = divergence_check(history["loss"],
-                             trained.predict(x_val, batch_size=4096, verbose=0).ravel(),
-                             threshold)
+    trained, history = train_cnn_lstm(
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        verbose=0,
+        lstm_activation=CNN_LSTMS[model],
+    )
+    check = divergence_check(
+        history["loss"], trained.predict(x_val, batch_size=4096, verbose=0).ravel(), threshold
+    )
     return trained, history, check
 
 
@@ -193,61 +264,117 @@ def runs_tables(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         One row per model and seed: ``diverged``, ``reasons`` (joined),
         ``max_train_loss``, ``val_probability_std``.
     """
-    histories = pd.concat([run["history"].assign(model=run["model"], seed=run["seed"])
-                           for run in runs], ignore_index=True)
-    checks = pd.DataFrame([{"model": run["model"], "seed": run["seed"],
-                            "diverged": run["check"]["diverged"],
-                            "reasons": "; ".join(run["check"]["reasons"]),
-                            "max_train_loss": run["check"]["max_train_loss"],
-                            "val_probability_std": run["check"]["val_probability_std"]}
-                           for run in runs])
+    histories = pd.concat(
+        [run["history"].assign(model=run["model"], seed=run["seed"]) for run in runs],
+        ignore_index=True,
+    )
+    checks = pd.DataFrame(
+        [
+            {
+                "model": run["model"],
+                "seed": run["seed"],
+                "diverged": run["check"]["diverged"],
+                "reasons": "; ".join(run["check"]["reasons"]),
+                "max_train_loss": run["check"]["max_train_loss"],
+                "val_probability_std": run["check"]["val_probability_std"],
+            }
+            for run in runs
+        ]
+    )
     return histories, checks
 
 
-def training_report(profile: str, seeds: list[int], epochs: int, batch_size: int,
-                    learning_rate: float, histories: pd.DataFrame,
-                    checks: pd.DataFrame) -> dict:
+def training_report(
+    profile: str,
+    seeds: list[int],
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    histories: pd.DataFrame,
+    checks: pd.DataFrame,
+) -> dict:
     """The content of ``training.json``: settings, and per model the last epoch and the
     divergence check of each seed."""
     last = histories[histories["epoch"] == histories["epoch"].max()]
-    return {"profile": profile, "seeds": seeds, "epochs": epochs, "batch_size": batch_size,
-            "learning_rate": learning_rate, "speed_settings": {**FAST_SETTINGS, "unroll": f"from {UNROLL_MIN_FLOW_EPOCHS:,} flow-epochs"},
-            "models": {model: {
-                "final_epoch": {str(row.seed): {k: float(getattr(row, k)) for k in
-                                                ("loss", "accuracy", "val_loss", "val_accuracy")}
-                                for row in last[last["model"] == model].itertuples()},
-                "diverged": {str(row.seed): {"diverged": bool(row.diverged),
-                                             "reasons": row.reasons}
-                             for row in checks[checks["model"] == model].itertuples()}}
-                for model in checks["model"].unique()}}
+    return {
+        "profile": profile,
+        "seeds": seeds,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "speed_settings": {
+            **FAST_SETTINGS,
+            "unroll": f"from {UNROLL_MIN_FLOW_EPOCHS:,} flow-epochs",
+        },
+        "models": {
+            model: {
+                "final_epoch": {
+                    str(row.seed): {
+                        k: float(getattr(row, k))
+                        for k in ("loss", "accuracy", "val_loss", "val_accuracy")
+                    }
+                    for row in last[last["model"] == model].itertuples()
+                },
+                "diverged": {
+                    str(row.seed): {"diverged": bool(row.diverged), "reasons": row.reasons}
+                    for row in checks[checks["model"] == model].itertuples()
+                },
+            }
+            for model in checks["model"].unique()
+        },
+    }
 
 
 #: Training rows and epochs of each job of the parallelism benchmark (at most).
 PARALLELISM_ROWS, PARALLELISM_EPOCHS = 8_000, 2
 
 
-def seconds_to_train(x_train: np.ndarray, y_train: np.ndarray, seed: int, epochs: int,
-                     batch_size: int) -> float:
+def seconds_to_train(
+    x_train: np.ndarray, y_train: np.ndarray, seed: int, epochs: int, batch_size: int
+) -> float:
     """Wall seconds of one training of the stabilised CNN-LSTM (a benchmark job)."""
     import time
 
     start = time.perf_counter()
-    train_cnn_lstm(x_train, y_train, x_train[:batch_size], y_train[:batch_size], seed=seed,
-                   epochs=epochs, batch_size=batch_size, verbose=0, lstm_activation="tanh")
+    train_cnn_lstm(
+        x_train,
+        y_train,
+        x_train[:batch_size],
+        y_train[:batch_size],
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        lstm_activation="tanh",
+    )
     return time.perf_counter() - start
 
 
-def parallelism_jobs(x_train: np.ndarray, y_train: np.ndarray, batch_size: int,
-                     seeds=(0, 1)) -> list[dict]:
+def parallelism_jobs(
+    x_train: np.ndarray, y_train: np.ndarray, batch_size: int, seeds=(0, 1)
+) -> list[dict]:
     """Jobs for :func:`ids_utils.workers.benchmark_parallelism`: one small training per seed."""
-    return [{"x_train": x_train[:PARALLELISM_ROWS], "y_train": y_train[:PARALLELISM_ROWS],
-             "seed": seed, "epochs": PARALLELISM_EPOCHS, "batch_size": batch_size}
-            for seed in seeds]
+    return [
+        {
+            "x_train": x_train[:PARALLELISM_ROWS],
+            "y_train": y_train[:PARALLELISM_ROWS],
+            "seed": seed,
+            "epochs": PARALLELISM_EPOCHS,
+            "batch_size": batch_size,
+        }
+        for seed in seeds
+    ]
 
 
-def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: int,
-                             batch_size: int, configs: dict[str, dict] | None = None,
-                             seed: int = 0) -> pd.DataFrame:
+def benchmark_training_speed(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_rows: int,
+    epochs: int,
+    batch_size: int,
+    configs: dict[str, dict] | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Seconds per epoch and flows per second of training, for each speed setting.
 
     The rows are resampled (with replacement, seeded) to ``n_rows`` so that the
@@ -280,23 +407,34 @@ def benchmark_training_speed(x: np.ndarray, y: np.ndarray, n_rows: int, epochs: 
         model = build_cnn_lstm(x.shape[1], **settings)
         timer = _EpochTimer()
         # The first epoch traces and compiles the graphs; the later ones are timed.
-        model.fit(x_big, y_big, epochs=epochs + 1, batch_size=batch_size, verbose=0,
-                  callbacks=[timer])
+        model.fit(
+            x_big, y_big, epochs=epochs + 1, batch_size=batch_size, verbose=0, callbacks=[timer]
+        )
         per_epoch = float(np.mean(timer.seconds[1:]))
-        results.append({"setting": name, **{k: str(v) for k, v in settings.items()},
-                        "rows": n_rows, "batch_size": batch_size,
-                        "first_epoch_seconds": timer.seconds[0],
-                        "seconds_per_epoch": per_epoch, "flows_per_second": n_rows / per_epoch,
-                        "gflops_per_second": (3 * forward_flops_per_flow(x.shape[1])
-                                              * n_rows / per_epoch / 1e9),
-                        "minutes_for_20_epochs": 20 * per_epoch / 60})
+        results.append(
+            {
+                "setting": name,
+                **{k: str(v) for k, v in settings.items()},
+                "rows": n_rows,
+                "batch_size": batch_size,
+                "first_epoch_seconds": timer.seconds[0],
+                "seconds_per_epoch": per_epoch,
+                "flows_per_second": n_rows / per_epoch,
+                "gflops_per_second": (
+                    3 * forward_flops_per_flow(x.shape[1]) * n_rows / per_epoch / 1e9
+                ),
+                "minutes_for_20_epochs": 20 * per_epoch / 60,
+            }
+        )
     return pd.DataFrame(results)
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray, name: str) -> None:
     if x.ndim != 2 or len(x) != len(y):
-        raise ValueError(f"{name} data: expected x of shape (n, features) and y of length n, "
-                         f"got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"{name} data: expected x of shape (n, features) and y of length n, "
+            f"got {x.shape} and {y.shape}"
+        )
     if len(x) == 0:
         raise ValueError(f"{name} data: no rows")
     if not np.isfinite(x).all():

@@ -25,12 +25,20 @@ def grid(learning_rates: list[float], batch_sizes: list[int]) -> list[dict]:
     """Every (learning rate, batch size) pair, learning rate first."""
     if not learning_rates or not batch_sizes:
         raise ValueError("the sweep needs at least one learning rate and one batch size")
-    return [{"learning_rate": float(lr), "batch_size": int(bs)}
-            for lr, bs in itertools.product(learning_rates, batch_sizes)]
+    return [
+        {"learning_rate": float(lr), "batch_size": int(bs)}
+        for lr, bs in itertools.product(learning_rates, batch_sizes)
+    ]
 
 
-def validate(parts: dict[str, pd.DataFrame], features: list[str], seed: int, settings: dict,
-             lstm_activation: str, unscaled=()) -> dict:
+def validate(
+    parts: dict[str, pd.DataFrame],
+    features: list[str],
+    seed: int,
+    settings: dict,
+    lstm_activation: str,
+    unscaled=(),
+) -> dict:
     """Train on ``parts["train"]`` with ``settings`` and score the validation part only.
 
     A worker job (:func:`ids_utils.workers.run_jobs`); ``parts["test"]`` is not read.
@@ -40,14 +48,22 @@ def validate(parts: dict[str, pd.DataFrame], features: list[str], seed: int, set
     dict
         :func:`~ids_utils.experiments.score` of the validation part, and ``diverged``.
     """
-    _, _, probability, check = fit_cnn_lstm(parts, features, seed, settings,
-                                            lstm_activation=lstm_activation, unscaled=unscaled)
-    return {**score(parts["val"]["attack"].to_numpy(), probability, settings["threshold"]),
-            "diverged": check["diverged"]}
+    _, _, probability, check = fit_cnn_lstm(
+        parts, features, seed, settings, lstm_activation=lstm_activation, unscaled=unscaled
+    )
+    return {
+        **score(parts["val"]["attack"].to_numpy(), probability, settings["threshold"]),
+        "diverged": check["diverged"],
+    }
 
 
-def sweep_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: dict,
-               points: list[dict], unscaled=()) -> tuple[list[dict], list[dict]]:
+def sweep_jobs(
+    parts_by_seed: dict[int, dict],
+    features: list[str],
+    settings: dict,
+    points: list[dict],
+    unscaled=(),
+) -> tuple[list[dict], list[dict]]:
     """The validation jobs of a sweep: every model x grid point x seed.
 
     Returns
@@ -63,10 +79,16 @@ def sweep_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: di
             for seed, parts in parts_by_seed.items():
                 keys.append({"model": model, **point, "seed": seed})
                 # The test part stays behind: the sweep never sees it.
-                jobs.append({"parts": {"train": parts["train"], "val": parts["val"]},
-                             "features": features, "seed": seed,
-                             "settings": {**settings, **point},
-                             "lstm_activation": activation, "unscaled": unscaled})
+                jobs.append(
+                    {
+                        "parts": {"train": parts["train"], "val": parts["val"]},
+                        "features": features,
+                        "seed": seed,
+                        "settings": {**settings, **point},
+                        "lstm_activation": activation,
+                        "unscaled": unscaled,
+                    }
+                )
     return keys, jobs
 
 
@@ -87,15 +109,22 @@ def choose(validation: pd.DataFrame, metric: str = SELECTION_METRIC) -> pd.DataF
         Indexed by model: ``learning_rate``, ``batch_size``, the mean
         validation metric and the share of its seeds that diverged.
     """
-    means = (validation.groupby(["model", "learning_rate", "batch_size"], sort=False)
-             .agg(**{metric: (metric, "mean"), "diverged_share": ("diverged", "mean")})
-             .reset_index())
+    means = (
+        validation.groupby(["model", "learning_rate", "batch_size"], sort=False)
+        .agg(**{metric: (metric, "mean"), "diverged_share": ("diverged", "mean")})
+        .reset_index()
+    )
     best = means.loc[means.groupby("model", sort=False)[metric].idxmax()]
     return best.set_index("model")
 
 
-def test_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: dict,
-              chosen: pd.DataFrame, unscaled=()) -> tuple[list[dict], list[dict]]:
+def test_jobs(
+    parts_by_seed: dict[int, dict],
+    features: list[str],
+    settings: dict,
+    chosen: pd.DataFrame,
+    unscaled=(),
+) -> tuple[list[dict], list[dict]]:
     """The test jobs: each model retrained at its chosen point on every seed (the same
     seed gives the same weights as in the sweep) and scored once on the test part.
 
@@ -103,12 +132,19 @@ def test_jobs(parts_by_seed: dict[int, dict], features: list[str], settings: dic
     """
     keys, jobs = [], []
     for model, row in chosen.iterrows():
-        point = {"learning_rate": float(row["learning_rate"]),
-                 "batch_size": int(row["batch_size"])}
+        point = {"learning_rate": float(row["learning_rate"]), "batch_size": int(row["batch_size"])}
         for seed, parts in parts_by_seed.items():
             keys.append({"model": model, **point, "seed": seed})
-            jobs.append({"parts": parts, "features": features, "seed": seed,
-                         "settings": {**settings, **point}, "lstm_activation": CNN_LSTMS[model], "unscaled": unscaled})
+            jobs.append(
+                {
+                    "parts": parts,
+                    "features": features,
+                    "seed": seed,
+                    "settings": {**settings, **point},
+                    "lstm_activation": CNN_LSTMS[model],
+                    "unscaled": unscaled,
+                }
+            )
     return keys, jobs
 
 
@@ -116,14 +152,20 @@ def results_frame(keys: list[dict], results: list[dict], part: str | None = None
     """Join job keys with their results (of one named test set when ``part`` is given)."""
     if len(keys) != len(results):
         raise ValueError(f"{len(keys)} jobs but {len(results)} results")
-    return pd.DataFrame([{**key, **(result[part] if part else result)}
-                         for key, result in zip(keys, results)])
+    return pd.DataFrame(
+        [{**key, **(result[part] if part else result)} for key, result in zip(keys, results)]
+    )
 
 
 def grid_table(validation: pd.DataFrame, metric: str = SELECTION_METRIC) -> pd.DataFrame:
     """Mean validation metric per model over the grid: learning rate x batch size."""
-    return validation.pivot_table(index=["model", "learning_rate"], columns="batch_size",
-                                  values=metric, aggfunc="mean", sort=False)
+    return validation.pivot_table(
+        index=["model", "learning_rate"],
+        columns="batch_size",
+        values=metric,
+        aggfunc="mean",
+        sort=False,
+    )
 
 
 def reaches(test: pd.DataFrame, paper: dict[str, float]) -> pd.DataFrame:
@@ -134,11 +176,17 @@ def reaches(test: pd.DataFrame, paper: dict[str, float]) -> pd.DataFrame:
         for metric, value in paper.items():
             lower_is_better = metric == "false_positive_rate"
             best = part[metric].min() if lower_is_better else part[metric].max()
-            rows.append({"model": model, "metric": metric, "mean": part[metric].mean(),
-                         "best seed": best, "paper": value,
-                         "reached": bool(best <= value if lower_is_better else best >= value)})
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "mean": part[metric].mean(),
+                    "best seed": best,
+                    "paper": value,
+                    "reached": bool(best <= value if lower_is_better else best >= value),
+                }
+            )
     return pd.DataFrame(rows).set_index(["model", "metric"])
-
 
 
 def paper_balanced_accuracy() -> float:
@@ -149,9 +197,13 @@ def paper_balanced_accuracy() -> float:
     return (paper_value("recall") + 1 - paper_value("false_positive_rate")) / 2
 
 
-def settings_and_scale_answer(chosen: pd.DataFrame, reached: pd.DataFrame,
-                              cic_curve: pd.DataFrame, kdd_curve: pd.DataFrame,
-                              extrapolations: pd.DataFrame) -> str:
+def settings_and_scale_answer(
+    chosen: pd.DataFrame,
+    reached: pd.DataFrame,
+    cic_curve: pd.DataFrame,
+    kdd_curve: pd.DataFrame,
+    extrapolations: pd.DataFrame,
+) -> str:
     """The settings-and-scale chapter's answer in words, from its results (no typed numbers)."""
     sentences = []
     for model, row in chosen.iterrows():
@@ -162,26 +214,39 @@ def settings_and_scale_answer(chosen: pd.DataFrame, reached: pd.DataFrame,
             f"{row['batch_size']:.0f} (validation {SELECTION_METRIC.replace('_', ' ')} "
             f"{row[SELECTION_METRIC]:.4f}, {row['diverged_share']:.0%} of its sweep runs "
             f"diverged); tested once, its best seed reaches the paper's value on "
-            + (", ".join(name.replace("_", " ") for name in got) if got else
-               "none of " + ", ".join(name.replace("_", " ") for name in hits.index))
-            + ".")
+            + (
+                ", ".join(name.replace("_", " ") for name in got)
+                if got
+                else "none of " + ", ".join(name.replace("_", " ") for name in hits.index)
+            )
+            + "."
+        )
     target = paper_balanced_accuracy()
     for name, curve in (("CICIoT2023", cic_curve), ("NSL-KDD", kdd_curve)):
         means = curve.groupby(["model", "train_flows"], sort=False)["balanced_accuracy"].mean()
         parts = []
         for model in curve["model"].unique():
             series = means.loc[model].sort_index()
-            parts.append(f"{model} {series.iloc[0]:.4f} at {series.index[0]:,} flows to "
-                         f"{series.iloc[-1]:.4f} at {series.index[-1]:,}")
-        sentences.append(f"On {name}, test balanced accuracy goes from " + "; ".join(parts)
-                         + f" (the paper's Table 1 implies {target:.4f}).")
+            parts.append(
+                f"{model} {series.iloc[0]:.4f} at {series.index[0]:,} flows to "
+                f"{series.iloc[-1]:.4f} at {series.index[-1]:,}"
+            )
+        sentences.append(
+            f"On {name}, test balanced accuracy goes from "
+            + "; ".join(parts)
+            + f" (the paper's Table 1 implies {target:.4f})."
+        )
     for row in extrapolations.itertuples():
         if row.declined:
-            sentences.append(f"Extrapolating {row.model} on {row.data} to "
-                             f"{row.target_flows:,.0f} training flows is declined: "
-                             f"{row.declined}.")
+            sentences.append(
+                f"Extrapolating {row.model} on {row.data} to "
+                f"{row.target_flows:,.0f} training flows is declined: "
+                f"{row.declined}."
+            )
         else:
-            sentences.append(f"{row.model} on {row.data}, extrapolated {row.fold:.0f}-fold to "
-                             f"{row.target_flows:,.0f} training flows: balanced accuracy "
-                             f"{row.prediction:.4f} (interval {row.low:.4f} to {row.high:.4f}).")
+            sentences.append(
+                f"{row.model} on {row.data}, extrapolated {row.fold:.0f}-fold to "
+                f"{row.target_flows:,.0f} training flows: balanced accuracy "
+                f"{row.prediction:.4f} (interval {row.low:.4f} to {row.high:.4f})."
+            )
     return " ".join(sentences)

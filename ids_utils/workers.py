@@ -91,17 +91,20 @@ def benchmark_parallelism(function: Callable, jobs: list[dict], cores: int = 2) 
     from joblib.externals.loky import ProcessPoolExecutor
 
     seconds = {}
-    for arrangement, (processes, threads) in {"serial": (1, cores),
-                                              "parallel": (cores, 1)}.items():
+    for arrangement, (processes, threads) in {"serial": (1, cores), "parallel": (cores, 1)}.items():
         start = time.perf_counter()
         with ProcessPoolExecutor(max_workers=processes, env=WORKER_ENV) as executor:
             futures = [executor.submit(_in_worker, function, job, threads) for job in jobs]
             for future in futures:
                 future.result()
         seconds[arrangement] = time.perf_counter() - start
-    return {"jobs": len(jobs), "cores": cores, "serial_seconds": seconds["serial"],
-            "parallel_seconds": seconds["parallel"],
-            "faster": min(seconds, key=seconds.get)}
+    return {
+        "jobs": len(jobs),
+        "cores": cores,
+        "serial_seconds": seconds["serial"],
+        "parallel_seconds": seconds["parallel"],
+        "faster": min(seconds, key=seconds.get),
+    }
 
 
 def _in_worker(function: Callable, job: dict, threads: int = THREADS_PER_WORKER):
@@ -119,8 +122,10 @@ def _set_threads(threads: int) -> None:
     import tensorflow as tf
 
     threading = tf.config.threading
-    if (threading.get_intra_op_parallelism_threads() == threads
-            and threading.get_inter_op_parallelism_threads() == threads):
+    if (
+        threading.get_intra_op_parallelism_threads() == threads
+        and threading.get_inter_op_parallelism_threads() == threads
+    ):
         return
     threading.set_intra_op_parallelism_threads(threads)
     threading.set_inter_op_parallelism_threads(threads)

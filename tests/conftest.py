@@ -48,8 +48,9 @@ def original_rows(original_fixture) -> pd.DataFrame:
     return pd.read_csv(original_fixture)
 
 
-def write_original_parts(folder: Path, rows: pd.DataFrame, n_files: int, rows_per_file: int,
-                         seed: int = 0) -> list[Path]:
+def write_original_parts(
+    folder: Path, rows: pd.DataFrame, n_files: int, rows_per_file: int, seed: int = 0
+) -> list[Path]:
     """Write part files of the original release: real feature rows, labels drawn at random.
 
     The labels are assigned so every family occurs; this tests mechanics
@@ -62,8 +63,9 @@ def write_original_parts(folder: Path, rows: pd.DataFrame, n_files: int, rows_pe
     for i in range(n_files):
         part = rows.sample(rows_per_file, replace=True, random_state=seed + i).copy()
         benign = rng.random(rows_per_file) < 0.5
-        part["label"] = np.where(benign, "BenignTraffic",
-                                 rng.choice(labels[1:], size=rows_per_file))
+        part["label"] = np.where(
+            benign, "BenignTraffic", rng.choice(labels[1:], size=rows_per_file)
+        )
         part = part[[*datasets.ORIGINAL_FEATURES, "label"]]
         path = folder / f"part-{i:05d}-test-c000.csv"
         part.to_csv(path, index=False)

@@ -20,8 +20,9 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     mutmut = Path(sys.executable).with_name("mutmut")
-    output = subprocess.run([str(mutmut), "results", "--all", "true"], capture_output=True,
-                            text=True, check=True).stdout
+    output = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], capture_output=True, text=True, check=True
+    ).stdout
     status = dict(line.strip().rsplit(": ", 1) for line in output.splitlines() if ": " in line)
     equivalent = {}
     listed = HERE / "mutation_equivalent.txt"
@@ -35,12 +36,16 @@ def main() -> int:
         module = name.split(".x", 1)[0]  # functions are x_name, methods xǁClassǁname
         state = "killed" if state == "segfault" else state
         per_module[module]["equivalent" if name in equivalent else state] += 1
-    lines = ["# Mutation testing", "",
-             "Written by `make mutation` (mutmut; configuration in `pyproject.toml`). Score = "
-             "killed / (checked mutants - equivalent).", "",
-             "| module | mutants | not checked | killed | survived | timeout | no test reaches it "
-             "| equivalent | score |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "# Mutation testing",
+        "",
+        "Written by `make mutation` (mutmut; configuration in `pyproject.toml`). Score = "
+        "killed / (checked mutants - equivalent).",
+        "",
+        "| module | mutants | not checked | killed | survived | timeout | no test reaches it "
+        "| equivalent | score |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     totals = Counter()
     for module in sorted(per_module):
         c = per_module[module]
@@ -48,11 +53,17 @@ def main() -> int:
         lines.append(_row(module, c))
     lines.append(_row("**all**", totals))
     if totals["not checked"]:
-        lines += ["", f"The run was interrupted: {totals['not checked']} mutants were not checked "
-                      "(`make mutation` resumes it); their modules' scores cover the checked ones."]
+        lines += [
+            "",
+            f"The run was interrupted: {totals['not checked']} mutants were not checked "
+            "(`make mutation` resumes it); their modules' scores cover the checked ones.",
+        ]
     lines += ["", "## Mutants not killed", ""]
-    lines += [f"- `{name}`: {state}" for name, state in sorted(status.items())
-              if state not in ("killed", "segfault", "not checked") and name not in equivalent]
+    lines += [
+        f"- `{name}`: {state}"
+        for name, state in sorted(status.items())
+        if state not in ("killed", "segfault", "not checked") and name not in equivalent
+    ]
     lines += ["", "## Equivalent mutants (no test can tell them apart)", ""]
     lines += [f"- `{name}`: {reason}" for name, reason in sorted(equivalent.items())]
     print("\n".join(lines))
@@ -63,8 +74,10 @@ def _row(module: str, c: Counter) -> str:
     total = sum(c.values())
     judged = total - c["equivalent"] - c["not checked"]
     score = f"{c['killed'] / judged:.0%}" if judged else "-"
-    return (f"| {module} | {total} | {c['not checked']} | {c['killed']} | {c['survived']} | "
-            f"{c['timeout']} | {c['no tests']} | {c['equivalent']} | {score} |")
+    return (
+        f"| {module} | {total} | {c['not checked']} | {c['killed']} | {c['survived']} | "
+        f"{c['timeout']} | {c['no tests']} | {c['equivalent']} | {score} |"
+    )
 
 
 if __name__ == "__main__":

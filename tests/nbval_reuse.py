@@ -24,14 +24,23 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbval.plugin import (IPyNbCell, IPyNbFile, coalesce_streams, find_comment_markers,
-                          find_metadata_tags)
+from nbval.plugin import (
+    IPyNbCell,
+    IPyNbFile,
+    coalesce_streams,
+    find_comment_markers,
+    find_metadata_tags,
+)
 
 
 def pytest_addoption(parser):
-    parser.addoption("--nbval-reuse-run", default=None, metavar="RUN_DIR",
-                     help="compare checked cells with this ci run's valid executions "
-                          "instead of executing the notebooks again")
+    parser.addoption(
+        "--nbval-reuse-run",
+        default=None,
+        metavar="RUN_DIR",
+        help="compare checked cells with this ci run's valid executions "
+        "instead of executing the notebooks again",
+    )
 
 
 def valid_execution(notebook_path: Path, run_dir: Path):
@@ -55,8 +64,9 @@ def valid_execution(notebook_path: Path, run_dir: Path):
         parameters = declared_parameters(notebook_path, record["parameters"])
     except PipelineError:
         return None  # it declares a parameter the run did not have: not the notebook it ran
-    parameterised = StageCache.parameterise(load_notebook_node(str(notebook_path)), parameters,
-                                            stage["inputs"])
+    parameterised = StageCache.parameterise(
+        load_notebook_node(str(notebook_path)), parameters, stage["inputs"]
+    )
     if StageCache.key(parameterised) != stage["key"]:
         return None
     return nbformat.read(executed_path, as_version=4)
@@ -72,8 +82,10 @@ class ReusedCell(IPyNbCell):
             return  # the run executed it without error; nothing to compare
         outs = coalesce_streams(self.parent.executed_outputs[self.cell_num])
         if not self.compare_outputs(outs, coalesce_streams(self.cell.outputs)):
-            self.raise_cell_error("Cell outputs differ (against the ci run's execution)",
-                                  "\n".join(self.comparison_traceback))
+            self.raise_cell_error(
+                "Cell outputs differ (against the ci run's execution)",
+                "\n".join(self.comparison_traceback),
+            )
 
 
 class ReusedNotebook(IPyNbFile):
@@ -96,8 +108,9 @@ class ReusedNotebook(IPyNbFile):
             options = defaultdict(bool, find_metadata_tags(cell.metadata))
             options.update(dict(find_comment_markers(cell.source)))
             options.setdefault("check", self.compare_outputs)
-            yield ReusedCell.from_parent(self, name=f"Cell {cell_num}", cell_num=cell_num,
-                                         cell=cell, options=options)
+            yield ReusedCell.from_parent(
+                self, name=f"Cell {cell_num}", cell_num=cell_num, cell=cell, options=options
+            )
             cell_num += 1
 
 
@@ -111,17 +124,22 @@ def pytest_collect_file(file_path, parent):
         return None
     parent.config._nbval_reused = getattr(parent.config, "_nbval_reused", set()) | {file_path}
     notebook = ReusedNotebook.from_parent(parent, path=file_path)
-    notebook.executed_outputs = [cell.outputs for cell in executed.cells
-                                 if cell.cell_type == "code"
-                                 and "injected-parameters" not in cell.metadata.get("tags", [])]
+    notebook.executed_outputs = [
+        cell.outputs
+        for cell in executed.cells
+        if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
+    ]
     return notebook
 
 
 def pytest_collection_modifyitems(config, items):
     """Drop nbval's own (executing) items for the notebooks checked against the run."""
     reused = getattr(config, "_nbval_reused", set())
-    dropped = [item for item in items if isinstance(item, IPyNbCell)
-               and not isinstance(item, ReusedCell) and item.path in reused]
+    dropped = [
+        item
+        for item in items
+        if isinstance(item, IPyNbCell) and not isinstance(item, ReusedCell) and item.path in reused
+    ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
@@ -129,5 +147,8 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     run = config.getoption("--nbval-reuse-run")
-    return f"nbval-reuse: checked cells compared with {run} where its execution is valid" \
-        if run else None
+    return (
+        f"nbval-reuse: checked cells compared with {run} where its execution is valid"
+        if run
+        else None
+    )

@@ -46,8 +46,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server(original_fixture):
     text = Path(original_fixture).read_text().splitlines(keepends=True)
     names = acquire.official_part_names(3)
-    files = {name: "".join([text[0], *text[1 + 30 * i: 31 + 30 * i]]).encode()
-             for i, name in enumerate(names)}
+    files = {
+        name: "".join([text[0], *text[1 + 30 * i : 31 + 30 * i]]).encode()
+        for i, name in enumerate(names)
+    }
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.files, httpd.requests = files, []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -99,8 +101,9 @@ def test_truncated_response_is_retried_then_fails_without_partial_file(server, t
     httpd, url = server
     name = acquire.official_part_names(1)[0]
     with pytest.raises(AcquireError, match="after 3 attempt"):
-        acquire.download_official(tmp_path, f"{url}/truncated/", [name], retries=2,
-                                  progressbar=False)
+        acquire.download_official(
+            tmp_path, f"{url}/truncated/", [name], retries=2, progressbar=False
+        )
     assert len(httpd.requests) == 3
     assert list(_folder(tmp_path).iterdir()) == []
 
@@ -142,8 +145,7 @@ def test_mirror_copy_places_files_and_is_idempotent(tmp_path):
 def test_corrupt_mirror_file_is_refused(tmp_path, merged_sample):
     mirror = tmp_path / "mirror" / "ciciot2023"
     mirror.mkdir(parents=True)
-    (mirror / "CICIoT2023_merged_sample.csv").write_bytes(
-        Path(merged_sample).read_bytes()[:-10])
+    (mirror / "CICIoT2023_merged_sample.csv").write_bytes(Path(merged_sample).read_bytes()[:-10])
     with pytest.raises(AcquireError, match="sha256 differs"):
         acquire.copy_from_mirror(tmp_path / "mirror", tmp_path / "dest")
     assert not (tmp_path / "dest").exists()

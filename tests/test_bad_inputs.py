@@ -27,9 +27,13 @@ MERGED_HEADER_COLUMNS = 41  # 39 features and two label columns
 
 
 def run(*args, stdin=None, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ids_utils", *map(str, args)],
-                          input=stdin, capture_output=True, cwd=cwd,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "ids_utils", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def one_line_error(result, status, *fragments):
@@ -47,6 +51,7 @@ def one_line_error(result, status, *fragments):
 def strict_json_lines(text: bytes) -> list[dict]:
     def refuse(token):
         raise AssertionError(f"non-strict JSON token {token}")
+
     return [json.loads(line, parse_constant=refuse) for line in text.decode().splitlines()]
 
 
@@ -63,8 +68,9 @@ def unlabelled_lines(sample_lines) -> list[str]:
 
 
 def write(path: Path, lines, ending="\n") -> Path:
-    path.write_bytes(b"".join((x if isinstance(x, bytes) else x.encode()) + ending.encode()
-                              for x in lines))
+    path.write_bytes(
+        b"".join((x if isinstance(x, bytes) else x.encode()) + ending.encode() for x in lines)
+    )
     return path
 
 
@@ -93,14 +99,21 @@ BAD_ROWS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_ROWS))
 def test_a_bad_row_is_invalid_in_both_modes_and_the_rest_is_scored(
-        tmp_path, untrained_detector, unlabelled_lines, case):
+    tmp_path, untrained_detector, unlabelled_lines, case
+):
     change, problem, column = BAD_ROWS[case]
     header, rows = unlabelled_lines[0], unlabelled_lines[1:6]
     mixed = [header, rows[0], rows[1], change(rows[2]), rows[3], rows[4]]
     path = write(tmp_path / "mixed.csv", mixed)
     output = tmp_path / "scores.csv"
-    error = one_line_error(run("score", "--model", untrained_detector, "--input", path,
-                               "--output", output), 2, path, "1 of 5 row(s)", "line 4", problem)
+    error = one_line_error(
+        run("score", "--model", untrained_detector, "--input", path, "--output", output),
+        2,
+        path,
+        "1 of 5 row(s)",
+        "line 4",
+        problem,
+    )
     if column:
         assert f"column {column!r}" in error
     scored = output.read_text().splitlines()
@@ -109,17 +122,18 @@ def test_a_bad_row_is_invalid_in_both_modes_and_the_rest_is_scored(
     bad = scored[3].split(",", 4)
     assert bad[1:4] == ["invalid", "", ""] and problem in bad[4]  # no probability, no verdict
 
-    streamed = run("score", "--model", untrained_detector, "--stream",
-                   stdin=path.read_bytes())
+    streamed = run("score", "--model", untrained_detector, "--stream", stdin=path.read_bytes())
     assert streamed.returncode == 2 and "Traceback" not in streamed.stderr.decode()
     records = strict_json_lines(streamed.stdout)
     assert [r["line"] for r in records] == [2, 3, 4, 5, 6]
     assert "probability" not in records[2] and "alert" not in records[2]
     assert problem in records[2]["error"] and records[2].get("column") == column
-    file_probabilities = {int(r.split(",")[0]): float(r.split(",")[2])
-                          for r in scored[1:] if ",scored," in r}
-    assert {r["line"]: r["probability"] for r in records if "probability" in r} == \
-        file_probabilities
+    file_probabilities = {
+        int(r.split(",")[0]): float(r.split(",")[2]) for r in scored[1:] if ",scored," in r
+    }
+    assert {
+        r["line"]: r["probability"] for r in records if "probability" in r
+    } == file_probabilities
 
 
 def test_an_unknown_label_is_invalid_not_benign(tmp_path, untrained_detector, sample_lines):
@@ -130,26 +144,29 @@ def test_an_unknown_label_is_invalid_not_benign(tmp_path, untrained_detector, sa
     assert json.loads(result.stdout)["n"] == 1  # the metrics cover the scored row only
 
 
-def test_blank_lines_bom_and_crlf_change_nothing(tmp_path, untrained_detector,
-                                                 unlabelled_lines):
+def test_blank_lines_bom_and_crlf_change_nothing(tmp_path, untrained_detector, unlabelled_lines):
     plain = write(tmp_path / "plain.csv", unlabelled_lines[:6])
-    odd = write(tmp_path / "odd.csv", ["\ufeff" + unlabelled_lines[0], *unlabelled_lines[1:4],
-                                       "", *unlabelled_lines[4:6]], ending="\r\n")
+    odd = write(
+        tmp_path / "odd.csv",
+        ["\ufeff" + unlabelled_lines[0], *unlabelled_lines[1:4], "", *unlabelled_lines[4:6]],
+        ending="\r\n",
+    )
     a = run("score", "--model", untrained_detector, "--input", plain)
     b = run("score", "--model", untrained_detector, "--input", odd)
     assert a.returncode == b.returncode == 0, b.stderr
-    probabilities = [[line.split(",")[2] for line in r.stdout.decode().splitlines()[1:]]
-                     for r in (a, b)]
+    probabilities = [
+        [line.split(",")[2] for line in r.stdout.decode().splitlines()[1:]] for r in (a, b)
+    ]
     assert probabilities[0] == probabilities[1] and len(probabilities[0]) == 5
     streamed = run("score", "--model", untrained_detector, "--stream", stdin=odd.read_bytes())
     assert streamed.returncode == 0
-    assert [repr(r["probability"]) for r in strict_json_lines(streamed.stdout)] == \
-        probabilities[0]
+    assert [repr(r["probability"]) for r in strict_json_lines(streamed.stdout)] == probabilities[0]
     summary = json.loads(streamed.stderr.decode().splitlines()[-1])["summary"]
     assert summary["blank_lines"] == 1 and summary["flows"] == 5
 
 
 # --- files and headers that cannot be used: exit 1, one line, no output ----------------------
+
 
 def header_case(lines, tmp_path):
     return write(tmp_path / "input.csv", lines)
@@ -158,84 +175,136 @@ def header_case(lines, tmp_path):
 HEADERS = {
     "empty file": (lambda lines: [], "empty"),
     "header only": (lambda lines: lines[:1], "no data rows"),
-    "missing feature": (lambda lines: [lines[0].replace("IAT", "IATX"), lines[1]],
-                        "lacks 1 feature(s) the model needs: IAT"),
-    "duplicate column": (lambda lines: [lines[0] + ",Rate", lines[1] + ",1"],
-                         "repeats column name(s) Rate"),
+    "missing feature": (
+        lambda lines: [lines[0].replace("IAT", "IATX"), lines[1]],
+        "lacks 1 feature(s) the model needs: IAT",
+    ),
+    "duplicate column": (
+        lambda lines: [lines[0] + ",Rate", lines[1] + ",1"],
+        "repeats column name(s) Rate",
+    ),
     "header not UTF-8": (lambda lines: [b"\xff" + lines[0].encode(), lines[1]], "not UTF-8"),
     "blank header": (lambda lines: ["", lines[1]], "header line is empty"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(HEADERS))
-def test_an_unusable_header_fails_cleanly_in_both_modes(tmp_path, untrained_detector,
-                                                        unlabelled_lines, case):
+def test_an_unusable_header_fails_cleanly_in_both_modes(
+    tmp_path, untrained_detector, unlabelled_lines, case
+):
     make, fragment = HEADERS[case]
     path = header_case(make(unlabelled_lines), tmp_path)
     output = tmp_path / "scores.csv"
-    one_line_error(run("score", "--model", untrained_detector, "--input", path, "--output",
-                       output), 1, path, fragment)
+    one_line_error(
+        run("score", "--model", untrained_detector, "--input", path, "--output", output),
+        1,
+        path,
+        fragment,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.csv"]  # no partial output
     if case in ("empty file", "header only"):
         return  # an empty stream and a header-only stream are the next test
-    one_line_error(run("score", "--model", untrained_detector, "--stream",
-                       stdin=path.read_bytes()), 1, "<stdin>", fragment)
+    one_line_error(
+        run("score", "--model", untrained_detector, "--stream", stdin=path.read_bytes()),
+        1,
+        "<stdin>",
+        fragment,
+    )
 
 
 def test_empty_and_header_only_streams(untrained_detector, unlabelled_lines):
-    one_line_error(run("score", "--model", untrained_detector, "--stream", stdin=b""), 1,
-                   "<stdin>", "the stream is empty")
-    header_only = run("score", "--model", untrained_detector, "--stream",
-                      stdin=(unlabelled_lines[0] + "\n").encode())
+    one_line_error(
+        run("score", "--model", untrained_detector, "--stream", stdin=b""),
+        1,
+        "<stdin>",
+        "the stream is empty",
+    )
+    header_only = run(
+        "score",
+        "--model",
+        untrained_detector,
+        "--stream",
+        stdin=(unlabelled_lines[0] + "\n").encode(),
+    )
     assert header_only.returncode == 0 and header_only.stdout == b""
     assert json.loads(header_only.stderr)["summary"]["flows"] == 0
 
 
-def test_a_failed_run_leaves_an_existing_output_untouched(tmp_path, untrained_detector,
-                                                          unlabelled_lines):
+def test_a_failed_run_leaves_an_existing_output_untouched(
+    tmp_path, untrained_detector, unlabelled_lines
+):
     output = write(tmp_path / "scores.csv", ["previous results"])
     bad = write(tmp_path / "bad.csv", [unlabelled_lines[0] + ",Rate", unlabelled_lines[1]])
-    one_line_error(run("score", "--model", untrained_detector, "--input", bad, "--output",
-                       output), 1, "repeats column name(s) Rate")
+    one_line_error(
+        run("score", "--model", untrained_detector, "--input", bad, "--output", output),
+        1,
+        "repeats column name(s) Rate",
+    )
     assert output.read_text() == "previous results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "scores.csv"]
 
 
-@pytest.mark.parametrize("case", ["missing input", "input is a folder", "output is a folder",
-                                  "both modes", "neither mode", "full disk"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing input",
+        "input is a folder",
+        "output is a folder",
+        "both modes",
+        "neither mode",
+        "full disk",
+    ],
+)
 def test_paths_and_modes_fail_cleanly(tmp_path, untrained_detector, unlabelled_lines, case):
     good = write(tmp_path / "good.csv", unlabelled_lines[:3])
     model = ["--model", untrained_detector]
     if case == "missing input":
-        one_line_error(run("score", *model, "--input", tmp_path / "nope.csv"), 1, "nope.csv",
-                       "no such file")
+        one_line_error(
+            run("score", *model, "--input", tmp_path / "nope.csv"), 1, "nope.csv", "no such file"
+        )
     elif case == "input is a folder":
         one_line_error(run("score", *model, "--input", tmp_path), 1, tmp_path, "is a folder")
     elif case == "output is a folder":
-        one_line_error(run("score", *model, "--input", good, "--output", tmp_path), 1,
-                       tmp_path, "is a folder")
+        one_line_error(
+            run("score", *model, "--input", good, "--output", tmp_path), 1, tmp_path, "is a folder"
+        )
     elif case == "both modes":
         one_line_error(run("score", *model, "--input", good, "--stream"), 1, "not both")
     elif case == "neither mode":
         one_line_error(run("score", *model), 1, "either --input")
     else:
         with open("/dev/full", "wb") as full:  # writes fail with "No space left on device"
-            result = subprocess.run([sys.executable, "-m", "ids_utils", "score", *map(str, model),
-                                     "--input", str(good)], stdout=full, stderr=subprocess.PIPE)
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ids_utils",
+                    "score",
+                    *map(str, model),
+                    "--input",
+                    str(good),
+                ],
+                stdout=full,
+                stderr=subprocess.PIPE,
+            )
         one_line_error(result, 1, "No space left on device")
 
 
-def test_output_piped_into_head_stops_without_a_traceback(tmp_path, untrained_detector,
-                                                          unlabelled_lines):
+def test_output_piped_into_head_stops_without_a_traceback(
+    tmp_path, untrained_detector, unlabelled_lines
+):
     rows = unlabelled_lines[:1] + unlabelled_lines[1:] * 700  # ~21,000 rows: several blocks
     big = write(tmp_path / "big.csv", rows)
-    command = (f"{sys.executable} -m ids_utils score --model {untrained_detector} "
-               f"--input {big} | head -n 2")
+    command = (
+        f"{sys.executable} -m ids_utils score --model {untrained_detector} "
+        f"--input {big} | head -n 2"
+    )
     result = subprocess.run(command, shell=True, capture_output=True, text=True)
     assert len(result.stdout.splitlines()) == 2 and "Traceback" not in result.stderr
 
 
 # --- detector files ---------------------------------------------------------------------------
+
 
 def detector_variant(source: Path, dest: Path, kind: str) -> Path:
     if kind == "pickle":
@@ -284,23 +353,33 @@ DETECTORS = {
 
 
 @pytest.mark.parametrize("kind", sorted(DETECTORS))
-def test_a_bad_detector_is_refused_in_one_line(tmp_path, untrained_detector, unlabelled_lines,
-                                               kind):
+def test_a_bad_detector_is_refused_in_one_line(
+    tmp_path, untrained_detector, unlabelled_lines, kind
+):
     model = detector_variant(untrained_detector, tmp_path / "model.keras", kind)
     good = write(tmp_path / "good.csv", unlabelled_lines[:3])
     one_line_error(run("score", "--model", model, "--input", good), 1, model, DETECTORS[kind])
-    one_line_error(run("score", "--model", model, "--stream", stdin=good.read_bytes()), 1,
-                   model, DETECTORS[kind])
+    one_line_error(
+        run("score", "--model", model, "--stream", stdin=good.read_bytes()),
+        1,
+        model,
+        DETECTORS[kind],
+    )
 
 
 def test_missing_and_folder_models(tmp_path, unlabelled_lines):
     good = write(tmp_path / "good.csv", unlabelled_lines[:3])
-    one_line_error(run("score", "--model", tmp_path / "absent.keras", "--input", good), 1,
-                   "absent.keras", "no such model file")
+    one_line_error(
+        run("score", "--model", tmp_path / "absent.keras", "--input", good),
+        1,
+        "absent.keras",
+        "no such model file",
+    )
     one_line_error(run("score", "--model", tmp_path, "--input", good), 1, "is a folder")
 
 
 # --- other commands ---------------------------------------------------------------------------
+
 
 def test_other_commands_turn_bad_arguments_into_one_line(tmp_path, untrained_detector):
     a_file = write(tmp_path / "a_file", ["x"])
@@ -314,8 +393,10 @@ def test_other_commands_turn_bad_arguments_into_one_line(tmp_path, untrained_det
         (("pipeline", "--profile", "ci", "--run-dir", a_file), "a_file"),
         (("refresh-notebooks", "--stages", "99"), "no stage notebook starts with 99"),
         (("check-data", tmp_path / "absent.csv"), "absent.csv", "no such file"),
-        (("score", "--model", untrained_detector, "--stream", "--max-delay-ms", "-1"),
-         "--max-delay-ms"),
+        (
+            ("score", "--model", untrained_detector, "--stream", "--max-delay-ms", "-1"),
+            "--max-delay-ms",
+        ),
     ]
     for args, *fragments in cases:
         one_line_error(run(*args), 1, *fragments)
@@ -333,19 +414,25 @@ def reference(untrained_detector, unlabelled_lines, tmp_path_factory):
     with open(os.devnull, "w") as sink:
         assert scoring.score_file(untrained_detector, path, sink)["invalid"] == 0
     import io
+
     out = io.StringIO()
     scoring.score_file(untrained_detector, path, out)
     rows = out.getvalue().splitlines()[1:]
     return [float(r.split(",")[2]) for r in rows]
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(plan=st.lists(st.tuples(st.integers(0, 29), st.sampled_from([None] + MUTATIONS)),
-                     min_size=1, max_size=40),
-       block_rows=st.sampled_from([1, 3, 8192]))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    plan=st.lists(
+        st.tuples(st.integers(0, 29), st.sampled_from([None] + MUTATIONS)), min_size=1, max_size=40
+    ),
+    block_rows=st.sampled_from([1, 3, 8192]),
+)
 def test_random_mixes_score_every_good_row_once_in_order_in_both_modes(
-        tmp_path, untrained_detector, unlabelled_lines, reference, plan, block_rows):
+    tmp_path, untrained_detector, unlabelled_lines, reference, plan, block_rows
+):
     import io
 
     header, rows = unlabelled_lines[0], unlabelled_lines[1:]
@@ -381,17 +468,22 @@ def test_random_mixes_score_every_good_row_once_in_order_in_both_modes(
 
 # --- the scoring path stays light -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", ["--stream", "--input"])
-def test_scoring_with_a_cached_graph_never_imports_tensorflow(tmp_path, untrained_detector,
-                                                              unlabelled_lines, sample_lines,
-                                                              mode):
-    flows = write(tmp_path / "flows.csv", unlabelled_lines if mode == "--stream"
-                  else sample_lines)  # file mode also computes metrics on labels
-    code = ("import sys; from ids_utils.cli import main; "
-            f"args = ['score', '--model', {str(untrained_detector)!r}, {mode!r}]"
-            f" + ([] if {mode!r} == '--stream' else [{str(flows)!r}]); rc = main(args); "
-            "heavy = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]; "
-            "print('heavy:', heavy, rc, file=sys.stderr)")
-    result = subprocess.run([sys.executable, "-c", code], input=flows.read_bytes(),
-                            capture_output=True)
+def test_scoring_with_a_cached_graph_never_imports_tensorflow(
+    tmp_path, untrained_detector, unlabelled_lines, sample_lines, mode
+):
+    flows = write(
+        tmp_path / "flows.csv", unlabelled_lines if mode == "--stream" else sample_lines
+    )  # file mode also computes metrics on labels
+    code = (
+        "import sys; from ids_utils.cli import main; "
+        f"args = ['score', '--model', {str(untrained_detector)!r}, {mode!r}]"
+        f" + ([] if {mode!r} == '--stream' else [{str(flows)!r}]); rc = main(args); "
+        "heavy = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]; "
+        "print('heavy:', heavy, rc, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=flows.read_bytes(), capture_output=True
+    )
     assert result.stderr.decode().strip().splitlines()[-1] == "heavy: [] 0", result.stderr

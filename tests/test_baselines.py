@@ -24,8 +24,15 @@ def test_svm_subsample_is_stratified_and_limited():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((500, 5))
     y = (rng.random(500) < 0.1).astype(int)
-    result = baselines.fit_and_score("SVM (RBF)", baselines.make_baselines(0)["SVM (RBF)"],
-                                     x, y, x[:10], max_train_rows=100, seed=0)
+    result = baselines.fit_and_score(
+        "SVM (RBF)",
+        baselines.make_baselines(0)["SVM (RBF)"],
+        x,
+        y,
+        x[:10],
+        max_train_rows=100,
+        seed=0,
+    )
     assert result["train_rows"] == 100
 
 
@@ -39,15 +46,20 @@ def test_mcnemar_counts_discordant_flows():
     b = np.array([False] * 10 + [True] * 5)
     result = baselines.mcnemar(a, b)
     assert (result["only_a"], result["only_b"]) == (10, 0)
-    assert result["p_value"] == pytest.approx(2 * 0.5 ** 10)
+    assert result["p_value"] == pytest.approx(2 * 0.5**10)
     assert baselines.mcnemar(a, a)["p_value"] == 1.0
     with pytest.raises(ValueError, match="same flows"):
         baselines.mcnemar(a, b[:-1])
 
 
 def test_paired_differences():
-    per_seed = pd.DataFrame({"model": ["A"] * 3 + ["B"] * 3, "seed": [1, 2, 3] * 2,
-                             "accuracy": [0.90, 0.91, 0.92, 0.95, 0.97, 0.96]})
+    per_seed = pd.DataFrame(
+        {
+            "model": ["A"] * 3 + ["B"] * 3,
+            "seed": [1, 2, 3] * 2,
+            "accuracy": [0.90, 0.91, 0.92, 0.95, 0.97, 0.96],
+        }
+    )
     table = baselines.paired_differences(per_seed, "A", "accuracy")
     assert table.loc["B", "mean_difference"] == pytest.approx(0.05)
     assert table.loc["B", "ci_low"] < 0.05 < table.loc["B", "ci_high"]
@@ -56,10 +68,18 @@ def test_paired_differences():
 
 def _predictions(model, predicted):
     n = len(predicted)
-    return pd.DataFrame({"seed": 1, "source_file": "f.csv", "source_line": range(2, n + 2),
-                         "probability": predicted, "prediction": predicted,
-                         "attack": [0, 0, 1, 1, 1, 1], "family": ["Benign"] * 2 + ["DDoS"] * 4,
-                         "model": model})
+    return pd.DataFrame(
+        {
+            "seed": 1,
+            "source_file": "f.csv",
+            "source_line": range(2, n + 2),
+            "probability": predicted,
+            "prediction": predicted,
+            "attack": [0, 0, 1, 1, 1, 1],
+            "family": ["Benign"] * 2 + ["DDoS"] * 4,
+            "model": model,
+        }
+    )
 
 
 def test_errors_by_family_and_outcomes():
@@ -67,13 +87,20 @@ def test_errors_by_family_and_outcomes():
     table = error_analysis.errors_by_family(preds)
     assert table.loc[(1, "Benign"), "errors"] == 1 and table.loc[(1, "DDoS"), "errors"] == 2
     outcomes = error_analysis.label_outcomes(preds).tolist()
-    assert outcomes == ["false positive", "benign", "caught attack", "missed attack",
-                        "missed attack", "caught attack"]
+    assert outcomes == [
+        "false positive",
+        "benign",
+        "caught attack",
+        "missed attack",
+        "missed attack",
+        "caught attack",
+    ]
 
 
 def test_miss_overlap():
-    preds = pd.concat([_predictions("CNN-LSTM", [0, 0, 0, 0, 1, 1]),
-                       _predictions("RF", [0, 0, 0, 1, 1, 1])])
+    preds = pd.concat(
+        [_predictions("CNN-LSTM", [0, 0, 0, 0, 1, 1]), _predictions("RF", [0, 0, 0, 1, 1, 1])]
+    )
     overlap = error_analysis.miss_overlap(preds)
     assert overlap["attack_flows"] == 4 and overlap["missed_by_reference"] == 2
     assert overlap["missed_by_all"] == 1 and overlap["missed_only_by_reference"] == 1
@@ -81,10 +108,15 @@ def test_miss_overlap():
 
 def test_intensity_test_direction():
     rng = np.random.default_rng(0)
-    flows = pd.DataFrame({
-        "Rate": np.r_[rng.uniform(1, 10, 20), rng.uniform(100, 1000, 20), rng.uniform(1, 10, 20)],
-        "outcome": ["missed attack"] * 20 + ["caught attack"] * 20 + ["benign"] * 20,
-        "attack": [1] * 40 + [0] * 20})
+    flows = pd.DataFrame(
+        {
+            "Rate": np.r_[
+                rng.uniform(1, 10, 20), rng.uniform(100, 1000, 20), rng.uniform(1, 10, 20)
+            ],
+            "outcome": ["missed attack"] * 20 + ["caught attack"] * 20 + ["benign"] * 20,
+            "attack": [1] * 40 + [0] * 20,
+        }
+    )
     test = error_analysis.intensity_test(flows, ["Rate", "absent"])
     assert list(test.index) == ["Rate"]
     assert test.loc["Rate", "P(missed < caught)"] == 1.0 and test.loc["Rate", "misses lower"]
@@ -94,8 +126,8 @@ def test_intensity_test_direction():
 
 
 def test_mcnemar_table_counts_discordant_flows_per_seed():
-    reference = _predictions("CNN-LSTM", [0, 0, 1, 1, 0, 0])   # right on 0, 1, 2, 3
-    other = _predictions("RF", [1, 1, 1, 1, 1, 1])             # right on 2, 3, 4, 5
+    reference = _predictions("CNN-LSTM", [0, 0, 1, 1, 0, 0])  # right on 0, 1, 2, 3
+    other = _predictions("RF", [1, 1, 1, 1, 1, 1])  # right on 2, 3, 4, 5
     table = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM")
     row = table.iloc[0]
     assert (row["model"], row["reference"]) == ("RF", "CNN-LSTM")

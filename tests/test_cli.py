@@ -11,8 +11,12 @@ import pytest
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ids_utils", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "ids_utils", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def assert_clean_failure(result, *fragments):
@@ -40,25 +44,30 @@ def test_check_data_json(merged_sample):
     assert report["duplicate_rows"] > 0
 
 
-@pytest.mark.parametrize("breakage, fragments", [
-    ("missing", ["broken.csv", "missing column(s) 'IAT'"]),
-    ("text", ["broken.csv", "column 'Rate'", "line 4", "non-numeric"]),
-    ("empty", ["broken.csv", "empty"]),
-    ("label", ["broken.csv", "column 'label_multiclass'", "line 3", "unknown label"]),
-])
+@pytest.mark.parametrize(
+    "breakage, fragments",
+    [
+        ("missing", ["broken.csv", "missing column(s) 'IAT'"]),
+        ("text", ["broken.csv", "column 'Rate'", "line 4", "non-numeric"]),
+        ("empty", ["broken.csv", "empty"]),
+        ("label", ["broken.csv", "column 'label_multiclass'", "line 3", "unknown label"]),
+    ],
+)
 def test_check_data_broken_inputs(tmp_path, merged_sample, breakage, fragments):
     frame = pd.read_csv(merged_sample, nrows=10)
     path = tmp_path / "broken.csv"
     if breakage == "missing":
         frame.drop(columns=["IAT"]).to_csv(path, index=False)
     elif breakage == "text":
-        frame.astype({"Rate": object}).assign(Rate=lambda f: f["Rate"].where(f.index != 2, "n/a?"))\
-            .to_csv(path, index=False)
+        frame.astype({"Rate": object}).assign(
+            Rate=lambda f: f["Rate"].where(f.index != 2, "n/a?")
+        ).to_csv(path, index=False)
     elif breakage == "empty":
         path.write_text("")
     else:
-        frame.assign(label_multiclass=lambda f: f["label_multiclass"].where(f.index != 1, "Zzz"))\
-            .to_csv(path, index=False)
+        frame.assign(
+            label_multiclass=lambda f: f["label_multiclass"].where(f.index != 1, "Zzz")
+        ).to_csv(path, index=False)
     assert_clean_failure(run("check-data", path), *fragments)
 
 
@@ -85,8 +94,10 @@ def test_check_data_missing_file(tmp_path):
 
 
 def test_fetch_data_missing_mirror(tmp_path):
-    assert_clean_failure(run("fetch-data", "--mirror", tmp_path / "none", "--dest", tmp_path),
-                         "mirror folder does not exist")
+    assert_clean_failure(
+        run("fetch-data", "--mirror", tmp_path / "none", "--dest", tmp_path),
+        "mirror folder does not exist",
+    )
 
 
 def test_unknown_profile_is_an_argument_error():
@@ -94,6 +105,7 @@ def test_unknown_profile_is_an_argument_error():
 
 
 # --- score ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def detector_path(tmp_path_factory, merged_sample):
@@ -104,8 +116,9 @@ def detector_path(tmp_path_factory, merged_sample):
     features = list(datasets.MERGED_FEATURES)
     scaler = preprocess.fit_scaler(flows, features)
     x, y = preprocess.scale(flows, scaler), flows["attack"].to_numpy("float32")
-    model, _ = training.train_cnn_lstm(x[:500], y[:500], x[500:], y[500:], seed=0, epochs=1,
-                                       verbose=0)
+    model, _ = training.train_cnn_lstm(
+        x[:500], y[:500], x[500:], y[500:], seed=0, epochs=1, verbose=0
+    )
     path = tmp_path_factory.mktemp("model") / "detector.keras"
     return detectors.save_detector(model, path, features, scaler)
 
@@ -118,8 +131,15 @@ def test_score_prints_metrics_and_writes_scores(tmp_path, detector_path, merged_
     assert metrics["n"] == 16_364 and 0.0 <= metrics["accuracy"] <= 1.0
     scores = pd.read_csv(output)
     assert len(scores) == 16_364
-    assert list(scores.columns) == ["line", "status", "probability", "prediction", "reason",
-                                    "family", "attack"]
+    assert list(scores.columns) == [
+        "line",
+        "status",
+        "probability",
+        "prediction",
+        "reason",
+        "family",
+        "attack",
+    ]
     assert scores["line"].tolist() == list(range(2, 16_364 + 2))
     assert (scores["status"] == "scored").all()
     assert ((scores["probability"] >= 0.5) == (scores["prediction"] == 1)).all()
@@ -129,8 +149,9 @@ def test_score_prints_metrics_and_writes_scores(tmp_path, detector_path, merged_
 
 def test_score_unlabelled_flows_prints_scores(tmp_path, detector_path, merged_sample):
     unlabelled = tmp_path / "unlabelled.csv"
-    pd.read_csv(merged_sample, nrows=5).drop(columns=["label_multiclass", "label_binary"])\
-        .to_csv(unlabelled, index=False)
+    pd.read_csv(merged_sample, nrows=5).drop(columns=["label_multiclass", "label_binary"]).to_csv(
+        unlabelled, index=False
+    )
     result = run("score", "--model", detector_path, "--input", unlabelled)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "line,status,probability,prediction,reason"
@@ -138,13 +159,18 @@ def test_score_unlabelled_flows_prints_scores(tmp_path, detector_path, merged_sa
 
 
 def test_score_names_missing_features(detector_path, original_fixture):
-    assert_clean_failure(run("score", "--model", detector_path, "--input", original_fixture),
-                         "CICIoT2023_original_sample.csv", "Time_To_Live", "IGMP",
-                         "ciciot2023-original")
+    assert_clean_failure(
+        run("score", "--model", detector_path, "--input", original_fixture),
+        "CICIoT2023_original_sample.csv",
+        "Time_To_Live",
+        "IGMP",
+        "ciciot2023-original",
+    )
 
 
 def test_score_refuses_a_pickle(tmp_path, merged_sample):
     fake = tmp_path / "model.pkl"
     fake.write_bytes(b"\x80\x04\x95\x00")
-    assert_clean_failure(run("score", "--model", fake, "--input", merged_sample),
-                         "not a Keras archive")
+    assert_clean_failure(
+        run("score", "--model", fake, "--input", merged_sample), "not a Keras archive"
+    )

@@ -39,10 +39,14 @@ def test_official_grouping_has_33_attacks_in_7_families():
 
 
 def test_release_detection(merged_sample, original_fixture):
-    assert datasets.detect_release(datasets.read_header(merged_sample), merged_sample) \
+    assert (
+        datasets.detect_release(datasets.read_header(merged_sample), merged_sample)
         is datasets.MERGED
-    assert datasets.detect_release(datasets.read_header(original_fixture), original_fixture) \
+    )
+    assert (
+        datasets.detect_release(datasets.read_header(original_fixture), original_fixture)
         is datasets.ORIGINAL
+    )
 
 
 def test_model_features_are_43_of_46_and_39_of_39():
@@ -51,6 +55,7 @@ def test_model_features_are_43_of_46_and_39_of_39():
 
 
 # --- broken inputs: one clear error naming file, column and line -----------------------------
+
 
 def _write(tmp_path, frame: pd.DataFrame, name="broken.csv"):
     path = tmp_path / name
@@ -83,8 +88,9 @@ def test_text_in_numeric_column_names_column_and_line(tmp_path, merged_head):
     with pytest.raises(DataError) as info:
         datasets.read_flows(path)
     assert info.value.column == "Rate" and info.value.line == 9  # header is line 1
-    assert re.search(r"broken\.csv, column 'Rate', line 9: non-numeric value 'fast'",
-                     str(info.value))
+    assert re.search(
+        r"broken\.csv, column 'Rate', line 9: non-numeric value 'fast'", str(info.value)
+    )
 
 
 def test_empty_file(tmp_path):
@@ -137,6 +143,7 @@ def test_folder_without_csv(tmp_path):
 
 # --- streaming --------------------------------------------------------------------------------
 
+
 def test_streaming_many_part_files_is_lazy_and_complete(tmp_path, original_rows):
     paths = write_original_parts(tmp_path, original_rows, n_files=30, rows_per_file=40)
     chunks = datasets.iter_flow_chunks(tmp_path, chunksize=25)
@@ -154,12 +161,12 @@ def test_streaming_many_part_files_is_lazy_and_complete(tmp_path, original_rows)
 
 def test_chunked_reading_gives_the_same_rows(original_fixture):
     whole = datasets.read_flows(original_fixture)
-    pieces = pd.concat(datasets.iter_flow_chunks(original_fixture, chunksize=7),
-                       ignore_index=True)
+    pieces = pd.concat(datasets.iter_flow_chunks(original_fixture, chunksize=7), ignore_index=True)
     pd.testing.assert_frame_equal(whole, pieces)
 
 
 # --- NSL-KDD ----------------------------------------------------------------------------------
+
 
 def test_nsl_kdd_test_file(kdd_test):
     frame = datasets.read_nsl_kdd(kdd_test)

@@ -58,8 +58,9 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_an_invalid_entry_is_refused_naming_the_file(tmp_path, untrained_detector, case):
     changes, fragment = CASES[case]
-    path = rewrite_entry(untrained_detector, tmp_path / "bad.keras",
-                         lambda entry: edited(entry, **changes))
+    path = rewrite_entry(
+        untrained_detector, tmp_path / "bad.keras", lambda entry: edited(entry, **changes)
+    )
     with pytest.raises(DetectorFileError) as info:
         read_detector(path)
     message = str(info.value)
@@ -111,10 +112,12 @@ def test_a_valid_detector_reads_without_tensorflow(untrained_detector):
     import subprocess
     import sys
 
-    code = ("import sys; from ids_utils.detectors import read_detector; "
-            f"s = read_detector({str(untrained_detector)!r}); "
-            "print(len(s.features), 0 < s.threshold < 1, 'tensorflow' in sys.modules, "
-            "'keras' in sys.modules, 'pandas' in sys.modules)")
+    code = (
+        "import sys; from ids_utils.detectors import read_detector; "
+        f"s = read_detector({str(untrained_detector)!r}); "
+        "print(len(s.features), 0 < s.threshold < 1, 'tensorflow' in sys.modules, "
+        "'keras' in sys.modules, 'pandas' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.split() == ["39", "True", "False", "False", "False"], result.stderr
 
@@ -127,8 +130,9 @@ def test_the_onnx_cache_follows_the_content_not_the_date(tmp_path, untrained_det
     spec = read_detector(untrained_detector)
     keras.utils.set_random_seed(1)
     other_model = models.build_cnn_lstm(39, lstm_activation="tanh")
-    other = detectors.save_detector(other_model, tmp_path / "other.keras", list(spec.features),
-                                    spec.scaler)
+    other = detectors.save_detector(
+        other_model, tmp_path / "other.keras", list(spec.features), spec.scaler
+    )
     target = tmp_path / "live" / "detector.keras"
     target.parent.mkdir()
     target.write_bytes(untrained_detector.read_bytes())
@@ -140,8 +144,9 @@ def test_the_onnx_cache_follows_the_content_not_the_date(tmp_path, untrained_det
     assert read_detector(target).sha256[:16] in second.name
 
 
-def test_a_read_only_model_folder_caches_in_the_user_cache(tmp_path, untrained_detector,
-                                                            monkeypatch):
+def test_a_read_only_model_folder_caches_in_the_user_cache(
+    tmp_path, untrained_detector, monkeypatch
+):
     folder = tmp_path / "readonly"
     folder.mkdir()
     path = folder / "detector.keras"
@@ -163,13 +168,15 @@ def test_a_read_only_model_folder_caches_in_the_user_cache(tmp_path, untrained_d
 def test_save_is_atomic_and_round_trips(tmp_path, untrained_detector):
     spec = read_detector(untrained_detector)
     loaded = detectors.load_detector(untrained_detector)
-    path = detectors.save_detector(loaded.model, tmp_path / "again.keras", list(spec.features),
-                                   spec.scaler, 0.3, {"seed": 7})
+    path = detectors.save_detector(
+        loaded.model, tmp_path / "again.keras", list(spec.features), spec.scaler, 0.3, {"seed": 7}
+    )
     again = read_detector(path)
     assert again.threshold == 0.3 and again.metadata == {"seed": 7}
     np.testing.assert_array_equal(again.mean, spec.mean)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again.keras"]  # no partial left
     with pytest.raises(DetectorFileError, match="threshold"):
-        detectors.save_detector(loaded.model, tmp_path / "bad.keras", list(spec.features),
-                                spec.scaler, 1.5)
+        detectors.save_detector(
+            loaded.model, tmp_path / "bad.keras", list(spec.features), spec.scaler, 1.5
+        )
     assert not (tmp_path / "bad.keras").exists()

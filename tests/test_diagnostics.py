@@ -18,8 +18,12 @@ def spread_probabilities():
 
 def test_a_stable_run_passes(spread_probabilities):
     check = diagnostics.divergence_check(STABLE_LOSS, spread_probabilities)
-    assert check == {"diverged": False, "reasons": [], "max_train_loss": 0.45,
-                     "val_probability_std": pytest.approx(spread_probabilities.std())}
+    assert check == {
+        "diverged": False,
+        "reasons": [],
+        "max_train_loss": 0.45,
+        "val_probability_std": pytest.approx(spread_probabilities.std()),
+    }
 
 
 def test_a_loss_spike_is_flagged(spread_probabilities):
@@ -71,15 +75,16 @@ def test_diagnostics_record_each_step_and_every_position():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 12)).astype("float32")
     y = (x[:, 0] > 1).astype("float32")
-    result = diagnostics.training_diagnostics(x, y, seed=1, lstm_activation="relu", steps=6,
-                                              probe_every=3, probe_rows=50)
+    result = diagnostics.training_diagnostics(
+        x, y, seed=1, lstm_activation="relu", steps=6, probe_every=3, probe_rows=50
+    )
     steps, hidden, dead = result["steps"], result["hidden"], result["dead"]
     assert steps["step"].tolist() == [1, 2, 3, 4, 5, 6]
     assert {"loss", "grad_norm", "grad_norm_lstm_64", "grad_norm_lstm_32"} <= set(steps)
     assert np.isfinite(steps["loss"]).all() and (steps["grad_norm"] > 0).all()
     # The global norm is the root of the summed squares of the layers' norms.
     layers = steps.filter(like="grad_norm_")
-    assert np.allclose(np.sqrt((layers ** 2).sum(axis=1)), steps["grad_norm"], rtol=1e-6)
+    assert np.allclose(np.sqrt((layers**2).sum(axis=1)), steps["grad_norm"], rtol=1e-6)
     assert sorted(hidden["step"].unique()) == [0, 3, 6]
     assert hidden.groupby(["step", "layer"]).size().eq(12).all()
     assert set(dead["layer"]) == {"conv", "lstm_64", "lstm_32", "dense_16"}
@@ -96,8 +101,9 @@ def test_the_twin_lstm_reproduces_the_models_last_state():
     x = np.random.default_rng(2).standard_normal((20, 12)).astype("float32")
     twin = keras.layers.LSTM(32, activation="tanh", return_sequences=True)
     hidden, _ = diagnostics._probe(model, twin, x)
-    sequence = model.get_layer("lstm_64")(model.get_layer("conv")(
-        model.get_layer("as_sequence")(x)))
+    sequence = model.get_layer("lstm_64")(
+        model.get_layer("conv")(model.get_layer("as_sequence")(x))
+    )
     last = np.asarray(model.get_layer("lstm_32")(sequence))
     assert np.allclose(np.asarray(twin(sequence))[:, -1, :], last, atol=1e-6)
     final = [h for h in hidden if h["layer"] == "lstm_32" and h["position"] == 12][0]
@@ -105,15 +111,15 @@ def test_the_twin_lstm_reproduces_the_models_last_state():
 
 
 def _hidden(values, layer="lstm_64", step=10):
-    return __import__("pandas").DataFrame({"step": step, "layer": layer,
-                                           "position": range(1, len(values) + 1),
-                                           "max_abs": values})
+    return __import__("pandas").DataFrame(
+        {"step": step, "layer": layer, "position": range(1, len(values) + 1), "max_abs": values}
+    )
 
 
 def test_growth_per_position_is_the_geometric_rate():
     import pandas as pd
 
-    growing = _hidden([1.0 * 1.31 ** k for k in range(40)])
+    growing = _hidden([1.0 * 1.31**k for k in range(40)])
     early = _hidden([5.0] * 40, step=0)
     assert diagnostics.growth_per_position(pd.concat([early, growing])) == pytest.approx(1.31)
     assert diagnostics.growth_per_position(_hidden([2.0] * 5)) == pytest.approx(1.0)
@@ -123,11 +129,13 @@ def test_growth_per_position_is_the_geometric_rate():
 def test_summary_table_and_its_sentence():
     import pandas as pd
 
-    steps = pd.DataFrame({"step": [1, 2, 3], "loss": [0.7, 40.0, 2.0],
-                          "grad_norm": [1.0, 8e6, 3.0]})
+    steps = pd.DataFrame(
+        {"step": [1, 2, 3], "loss": [0.7, 40.0, 2.0], "grad_norm": [1.0, 8e6, 3.0]}
+    )
     hidden = pd.concat([_hidden([1.0, 2.0, 4.0]), _hidden([1.0, 1.0, 1.0], "lstm_32")])
-    dead = pd.DataFrame({"step": [0, 10], "layer": ["dense_16", "dense_16"],
-                         "dead_share": [0.0, 0.25]})
+    dead = pd.DataFrame(
+        {"step": [0, 10], "layer": ["dense_16", "dense_16"], "dead_share": [0.0, 0.25]}
+    )
     table = diagnostics.summary_table({"m": {"steps": steps, "hidden": hidden, "dead": dead}})
     row = table.loc["m"]
     assert row["largest batch loss"] == 40.0 and row["largest gradient norm"] == 8e6

@@ -84,14 +84,20 @@ def test_metrics_report_keeps_each_models_seeds_and_marks():
     import pandas as pd
 
     rows = []
-    for model, seed, probabilities in (("a", 1, [0.9, 0.2, 0.8, 0.1]),
-                                       ("a", 2, [0.9, 0.6, 0.3, 0.1]),
-                                       ("b", 1, [0.5, 0.5, 0.5, 0.5]),
-                                       ("b", 2, [0.5, 0.5, 0.5, 0.5])):
-        rows.append(pd.DataFrame({"model": model, "seed": seed, "attack": [1, 0, 1, 0],
-                                  "probability": probabilities}))
-    report = evaluation.metrics_report(pd.concat(rows), 0.5,
-                                       {"a": {"1": False, "2": False}, "b": {"1": True, "2": False}})
+    for model, seed, probabilities in (
+        ("a", 1, [0.9, 0.2, 0.8, 0.1]),
+        ("a", 2, [0.9, 0.6, 0.3, 0.1]),
+        ("b", 1, [0.5, 0.5, 0.5, 0.5]),
+        ("b", 2, [0.5, 0.5, 0.5, 0.5]),
+    ):
+        rows.append(
+            pd.DataFrame(
+                {"model": model, "seed": seed, "attack": [1, 0, 1, 0], "probability": probabilities}
+            )
+        )
+    report = evaluation.metrics_report(
+        pd.concat(rows), 0.5, {"a": {"1": False, "2": False}, "b": {"1": True, "2": False}}
+    )
     assert list(report) == ["a", "b"]
     assert report["a"]["per_seed"]["1"]["accuracy"] == 1.0
     assert report["a"]["per_seed"]["2"]["accuracy"] == 0.5
@@ -128,8 +134,9 @@ def test_zero_division_is_zero_and_one_class_has_no_auc():
 
 def test_interval_matches_the_textbook_t_interval():
     # 1..5: mean 3, s = sqrt(2.5), t(0.975, 4) = 2.776445: [1.0368, 4.9632].
-    row = evaluation.summarise_over_seeds(pd.DataFrame({"x": [1.0, 2, 3, 4, 5]}),
-                                          bounds=None).loc["x"]
+    row = evaluation.summarise_over_seeds(pd.DataFrame({"x": [1.0, 2, 3, 4, 5]}), bounds=None).loc[
+        "x"
+    ]
     assert row["std"] == pytest.approx(np.sqrt(2.5))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((1.036757, 4.963243), abs=1e-6)
 
@@ -152,6 +159,7 @@ def test_two_seeds_already_give_an_interval_and_both_bounds_are_exact():
     row = evaluation.summarise_over_seeds(pd.DataFrame({"x": [0.90, 0.92, 0.94]})).loc["x"]
     half = 4.302653 * 0.02 / np.sqrt(3)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.92 - half, 0.92 + half))
-    unbounded = evaluation.summarise_over_seeds(pd.DataFrame({"x": [0.4, 0.6]}),
-                                                bounds=None).loc["x"]
+    unbounded = evaluation.summarise_over_seeds(pd.DataFrame({"x": [0.4, 0.6]}), bounds=None).loc[
+        "x"
+    ]
     assert unbounded["ci_low"] == pytest.approx(0.5 - 12.706205 * np.sqrt(0.02) / np.sqrt(2))

@@ -10,22 +10,30 @@ from ids_utils import audit, experiments, preprocess
 
 
 def _flows():
-    return pd.DataFrame({
-        "a": [1.0, 1.0, 1.0, 2.0, 3.0001, 3.0002],
-        "b": [5.0, 5.0, 5.0, 6.0, 7.0, 7.0],
-        "attack": [0, 0, 1, 1, 0, 0],
-    })
+    return pd.DataFrame(
+        {
+            "a": [1.0, 1.0, 1.0, 2.0, 3.0001, 3.0002],
+            "b": [5.0, 5.0, 5.0, 6.0, 7.0, 7.0],
+            "attack": [0, 0, 1, 1, 0, 0],
+        }
+    )
 
 
 def test_duplicate_counts():
     counts = audit.duplicate_counts(_flows(), ["a", "b"])
-    assert counts == {"flows": 6, "exact_duplicate_rows": 1, "duplicate_vectors": 2,
-                      "near_duplicate_vectors": 3, "conflicting_vectors": 1}
+    assert counts == {
+        "flows": 6,
+        "exact_duplicate_rows": 1,
+        "duplicate_vectors": 2,
+        "near_duplicate_vectors": 3,
+        "conflicting_vectors": 1,
+    }
 
 
 def test_single_feature_auc_finds_a_shortcut_in_either_direction():
-    train = pd.DataFrame({"up": [0, 1, 2, 3], "down": [3, 2, 1, 0], "noise": [1, 0, 0, 1],
-                          "attack": [0, 0, 1, 1]})
+    train = pd.DataFrame(
+        {"up": [0, 1, 2, 3], "down": [3, 2, 1, 0], "noise": [1, 0, 0, 1], "attack": [0, 0, 1, 1]}
+    )
     table = audit.single_feature_auc(train, ["noise", "up", "down"])
     assert table.loc["up", "auc"] == 1.0 and table.loc["down", "auc"] == 0.0
     assert table.loc["down", "strength"] == 1.0 and table.index[-1] == "noise"
@@ -57,9 +65,13 @@ def test_balanced_accuracy_of_a_constant_answer_is_one_half():
 
 
 def test_advantage_is_reference_minus_other():
-    per_seed = pd.DataFrame({"model": ["ref", "ref", "ref", "other", "other", "other"],
-                             "seed": [1, 2, 3, 1, 2, 3],
-                             "accuracy": [0.9, 0.92, 0.91, 0.8, 0.83, 0.8]})
+    per_seed = pd.DataFrame(
+        {
+            "model": ["ref", "ref", "ref", "other", "other", "other"],
+            "seed": [1, 2, 3, 1, 2, 3],
+            "accuracy": [0.9, 0.92, 0.91, 0.8, 0.83, 0.8],
+        }
+    )
     row = experiments.advantage(per_seed, "ref", "accuracy").loc["other"]
     assert row["mean"] == pytest.approx(0.1)
     assert 0 < row["ci_low"] < row["mean"] < row["ci_high"]
@@ -74,8 +86,9 @@ def test_split_train_val_keeps_every_row():
 
 def test_recall_by_group_counts_attack_flows_only():
     test = pd.DataFrame({"attack": [0, 1, 1, 1]})
-    recall = experiments.recall_by_group(test, np.array([0.9, 0.9, 0.1, 0.8]), 0.5,
-                                         pd.Series(["x", "new", "new", "old"]))
+    recall = experiments.recall_by_group(
+        test, np.array([0.9, 0.9, 0.1, 0.8]), 0.5, pd.Series(["x", "new", "new", "old"])
+    )
     assert recall.to_dict() == {"new": 0.5, "old": 1.0}
 
 
@@ -86,9 +99,10 @@ def test_nsl_kdd_encoding_takes_categories_from_training_only(kdd_test):
     train, val = flows.iloc[:300], flows.iloc[300:400]
     unseen = flows[~flows["service"].isin(set(train["service"]))].head(20)
     parts, tests, features, indicators = experiments.encode_nsl_kdd(
-        {"train": train, "val": val}, {"unseen": unseen})
+        {"train": train, "val": val}, {"unseen": unseen}
+    )
     assert set(parts) == {"train", "val"} and set(tests) == {"unseen"}
-    assert indicators == features[len(features) - len(indicators):]
+    assert indicators == features[len(features) - len(indicators) :]
     assert all(name.split("=")[0] in datasets.NSL_KDD_CATEGORICAL for name in indicators)
     assert {f"service={s}" for s in train["service"].unique()} <= set(indicators)
     # A service never seen in training has no column: all its service indicators are 0.
@@ -103,33 +117,44 @@ def test_cross_dataset_protocols_and_jobs(kdd_test):
 
     flows = datasets.read_nsl_kdd(kdd_test)
     sample, official, test = flows.iloc[:400], flows.iloc[400:800], flows.iloc[800:1000]
-    protocols = experiments.cross_dataset_protocols(sample, official, {"KDDTest+": test},
-                                                    [1, 2], 0.2, 0.1)
-    assert list(protocols) == [(experiments.PAPER_PROTOCOL, 1), ("official", 1),
-                               (experiments.PAPER_PROTOCOL, 2), ("official", 2)]
+    protocols = experiments.cross_dataset_protocols(
+        sample, official, {"KDDTest+": test}, [1, 2], 0.2, 0.1
+    )
+    assert list(protocols) == [
+        (experiments.PAPER_PROTOCOL, 1),
+        ("official", 1),
+        (experiments.PAPER_PROTOCOL, 2),
+        ("official", 2),
+    ]
     parts, tests, features, indicators = protocols[(experiments.PAPER_PROTOCOL, 1)]
     assert set(parts) == {"train", "val", "test"} and len(parts["test"]) == 80
     assert tests[experiments.PAPER_PROTOCOL] is parts["test"]
     assert set(indicators) <= set(features) and not set(indicators) & set(
-        datasets.NSL_KDD_FEATURES)  # indicators are one-hot columns, not raw features
+        datasets.NSL_KDD_FEATURES
+    )  # indicators are one-hot columns, not raw features
     official_parts, official_tests, _, _ = protocols[("official", 1)]
     assert set(official_parts) == {"train", "val"} and len(official_tests["KDDTest+"]) == 200
     jobs = experiments.cross_dataset_jobs(protocols, {"epochs": 1})
     assert len(jobs) == 4 * len(CNN_LSTMS)
     assert [j["lstm_activation"] for j in jobs[:2]] == list(CNN_LSTMS.values())
-    assert all(j["unscaled"] == protocols[(p, s)][3] for j, (p, s) in
-               zip(jobs[::2], protocols))
+    assert all(j["unscaled"] == protocols[(p, s)][3] for j, (p, s) in zip(jobs[::2], protocols))
 
 
 def test_advantages_are_described_by_the_side_of_zero_their_interval_lies_on():
     import pandas as pd
 
-    table = pd.DataFrame({"mean": [0.05, -0.04, 0.01, 0.02], "ci_low": [0.01, -0.08, -0.02, None],
-                          "ci_high": [0.09, -0.01, 0.03, None]},
-                         index=["CNN only", "LSTM only", "MLP", "no dropout"])
-    text = experiments.ablation_answer(table, "f1", ["CNN only", "LSTM only", "MLP",
-                                                     "no dropout"])
-    assert text == ("The CNN-LSTM's f1 minus each variant's: CNN only: +0.0500 [+0.0100, "
-                    "+0.0900], better; LSTM only: -0.0400 [-0.0800, -0.0100], worse; MLP: "
-                    "+0.0100 [-0.0200, +0.0300], no clear difference; no dropout: +0.0200 (one "
-                    "seed, no interval).")
+    table = pd.DataFrame(
+        {
+            "mean": [0.05, -0.04, 0.01, 0.02],
+            "ci_low": [0.01, -0.08, -0.02, None],
+            "ci_high": [0.09, -0.01, 0.03, None],
+        },
+        index=["CNN only", "LSTM only", "MLP", "no dropout"],
+    )
+    text = experiments.ablation_answer(table, "f1", ["CNN only", "LSTM only", "MLP", "no dropout"])
+    assert text == (
+        "The CNN-LSTM's f1 minus each variant's: CNN only: +0.0500 [+0.0100, "
+        "+0.0900], better; LSTM only: -0.0400 [-0.0800, -0.0100], worse; MLP: "
+        "+0.0100 [-0.0200, +0.0300], no clear difference; no dropout: +0.0200 (one "
+        "seed, no interval)."
+    )

@@ -30,9 +30,15 @@ def test_a_successful_write_replaces_the_file_with_the_usual_mode(tmp_path):
 
 
 def test_strict_json_has_no_nan_tokens():
-    data = {"a": float("nan"), "b": [np.float32("inf"), -math.inf, 1.5, np.float64(2.0)],
-            "c": {"d": np.int64(3), "e": True, "f": None, "g": "NaN"}}
+    data = {
+        "a": float("nan"),
+        "b": [np.float32("inf"), -math.inf, 1.5, np.float64(2.0)],
+        "c": {"d": np.int64(3), "e": True, "f": None, "g": "NaN"},
+    }
     text = dumps(data, default=int)
     assert json.loads(text, parse_constant=lambda token: pytest.fail(token)) == {
-        "a": None, "b": [None, None, 1.5, 2.0], "c": {"d": 3, "e": True, "f": None, "g": "NaN"}}
+        "a": None,
+        "b": [None, None, 1.5, 2.0],
+        "c": {"d": 3, "e": True, "f": None, "g": "NaN"},
+    }
     assert strict(7) == 7 and strict(True) is True

@@ -18,8 +18,13 @@ def header(text="a,b,c,label_multiclass"):
 
 
 def parse(*rows, head=None, first_line=2):
-    return flowcsv.parse_block([r.encode() if isinstance(r, str) else r for r in rows],
-                               first_line, head or header(), MEAN, SCALE)
+    return flowcsv.parse_block(
+        [r.encode() if isinstance(r, str) else r for r in rows],
+        first_line,
+        head or header(),
+        MEAN,
+        SCALE,
+    )
 
 
 def test_header_locates_features_in_any_order_and_finds_the_label():
@@ -31,11 +36,14 @@ def test_header_drops_a_byte_order_mark_and_a_carriage_return():
     assert header("\ufeffa,b,c\r").columns == ("a", "b", "c")
 
 
-@pytest.mark.parametrize("text, fragment, column", [
-    ("a,b,b,c", "repeats column name(s) b", "b"),
-    ("a,b", "lacks 1 feature(s) the model needs: c", "c"),
-    ("", "header line is empty", None),
-])
+@pytest.mark.parametrize(
+    "text, fragment, column",
+    [
+        ("a,b,b,c", "repeats column name(s) b", "b"),
+        ("a,b", "lacks 1 feature(s) the model needs: c", "c"),
+        ("", "header line is empty", None),
+    ],
+)
 def test_bad_headers_are_refused_naming_the_column(text, fragment, column):
     with pytest.raises(DataError, match=fragment.replace("(", r"\(").replace(")", r"\)")) as info:
         header(text)
@@ -54,19 +62,22 @@ def test_good_rows_are_scaled_with_the_detectors_scaler():
     assert block.line.tolist() == [2, 3]
 
 
-@pytest.mark.parametrize("row, column, problem", [
-    ("1,,3,Benign", "b", "empty value"),
-    ("1,x,3,Benign", "b", "non-numeric value 'x'"),
-    ("1,nan,3,Benign", "b", "non-finite value nan"),
-    ("1,inf,3,Benign", "b", "non-finite value inf"),
-    ("-inf,2,3,Benign", "a", "non-finite value -inf"),
-    ("1,2,1e400,Benign", "c", "non-finite value inf"),
-    ("1e308,2,3,Benign", "a", "value 1e+308 is out of range once scaled"),
-    ("1,2,3", None, "expected 4 fields, found 3"),
-    ("1,2,3,4,Benign", None, "expected 4 fields, found 5"),
-    ("1,2,3,Zzz", "label_multiclass", "unknown label 'Zzz'"),
-    (b"1,2,\xff3,Benign", None, "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "row, column, problem",
+    [
+        ("1,,3,Benign", "b", "empty value"),
+        ("1,x,3,Benign", "b", "non-numeric value 'x'"),
+        ("1,nan,3,Benign", "b", "non-finite value nan"),
+        ("1,inf,3,Benign", "b", "non-finite value inf"),
+        ("-inf,2,3,Benign", "a", "non-finite value -inf"),
+        ("1,2,1e400,Benign", "c", "non-finite value inf"),
+        ("1e308,2,3,Benign", "a", "value 1e+308 is out of range once scaled"),
+        ("1,2,3", None, "expected 4 fields, found 3"),
+        ("1,2,3,4,Benign", None, "expected 4 fields, found 5"),
+        ("1,2,3,Zzz", "label_multiclass", "unknown label 'Zzz'"),
+        (b"1,2,\xff3,Benign", None, "not UTF-8 text"),
+    ],
+)
 def test_a_row_that_cannot_be_scored_says_why(row, column, problem):
     block = parse("1,2,3,Benign", row, "1,2,3,Benign")
     assert block.problem == [None, problem, None] and block.column[1] == column
@@ -123,6 +134,8 @@ def test_header_errors_name_line_one_and_say_exactly_what_is_wrong():
     assert info.value.problem == "the header repeats column name(s) b, c"
     with pytest.raises(DataError) as info:  # a header of the other release says which it is
         flowcsv.parse_header(",".join(ORIGINAL_FEATURES), MERGED_FEATURES, "f.csv")
-    assert info.value.problem == ("the header lacks 2 feature(s) the model needs: Time_To_Live, "
-                                  "IGMP (the header is ciciot2023-original; the model expects 39 "
-                                  "features)")
+    assert info.value.problem == (
+        "the header lacks 2 feature(s) the model needs: Time_To_Live, "
+        "IGMP (the header is ciciot2023-original; the model expects 39 "
+        "features)"
+    )

@@ -20,10 +20,12 @@ def trained(tmp_path_factory, merged_sample):
     features = list(datasets.MERGED_FEATURES)
     scaler = preprocess.fit_scaler(flows.iloc[:600], features)
     x, y = preprocess.scale(flows, scaler), flows["attack"].to_numpy("float32")
-    model, _ = training.train_cnn_lstm(x[:500], y[:500], x[500:600], y[500:600], seed=0,
-                                       epochs=2, verbose=0)
-    path = detectors.save_detector(model, tmp_path_factory.mktemp("m") / "detector.keras",
-                                features, scaler)
+    model, _ = training.train_cnn_lstm(
+        x[:500], y[:500], x[500:600], y[500:600], seed=0, epochs=2, verbose=0
+    )
+    path = detectors.save_detector(
+        model, tmp_path_factory.mktemp("m") / "detector.keras", features, scaler
+    )
     return model, x[600:], path
 
 
@@ -38,8 +40,9 @@ def test_every_inference_path_agrees_with_keras(trained, tmp_path):
 
 
 def test_max_difference_flags_nan():
-    assert latency.max_difference(lambda x: np.full(len(x), np.nan), np.zeros(3),
-                                  np.zeros((3, 2), "float32")) == float("inf")
+    assert latency.max_difference(
+        lambda x: np.full(len(x), np.nan), np.zeros(3), np.zeros((3, 2), "float32")
+    ) == float("inf")
 
 
 def test_benchmark_reports_every_path(trained):
@@ -57,11 +60,22 @@ def test_stream_survives_malformed_rows(trained, merged_sample):
     raw = pd.read_csv(merged_sample, nrows=6)
     lines = raw.to_csv(index=False).splitlines()
     header, rows = lines[0], lines[1:]
-    mixed = [header, rows[0], "1,2,3", rows[1],
-             rows[2].replace(rows[2].split(",")[3], "fast", 1), rows[3], "", rows[4]]
-    result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model", str(path),
-                             "--stream"], input="\n".join(mixed) + "\n", capture_output=True,
-                            text=True)
+    mixed = [
+        header,
+        rows[0],
+        "1,2,3",
+        rows[1],
+        rows[2].replace(rows[2].split(",")[3], "fast", 1),
+        rows[3],
+        "",
+        rows[4],
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "ids_utils", "score", "--model", str(path), "--stream"],
+        input="\n".join(mixed) + "\n",
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2, result.stderr  # some rows could not be scored
     records = [json.loads(line) for line in result.stdout.splitlines()]
     good = [r for r in records if "probability" in r]
@@ -78,7 +92,11 @@ def test_stream_survives_malformed_rows(trained, merged_sample):
 
 def test_stream_header_without_features_fails_cleanly(trained):
     _, _, path = trained
-    result = subprocess.run([sys.executable, "-m", "ids_utils", "score", "--model", str(path),
-                             "--stream"], input="a,b,c\n1,2,3\n", capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ids_utils", "score", "--model", str(path), "--stream"],
+        input="a,b,c\n1,2,3\n",
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "header lacks 39 feature(s)" in result.stderr.strip().splitlines()[-1]

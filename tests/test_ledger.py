@@ -11,8 +11,10 @@ from ids_utils.paper import TABLE1_METRICS, paper_value
 
 
 def _aggregate(mean, low, high):
-    return {name: {"mean": mean, "std": 0.01, "ci_low": low, "ci_high": high, "n_seeds": 3}
-            for name in TABLE1_METRICS}
+    return {
+        name: {"mean": mean, "std": 0.01, "ci_low": low, "ci_high": high, "n_seeds": 3}
+        for name in TABLE1_METRICS
+    }
 
 
 def _per_seed(diverged):
@@ -23,11 +25,23 @@ def _per_seed(diverged):
 @pytest.fixture
 def run(tmp_path):
     roc = paper_value("roc_auc")
-    write_json(tmp_path / "artifacts" / "metrics.json", {"models": {
-        AS_WRITTEN: {"aggregate": _aggregate(0.5, 0.3, 0.7), "diverged_seeds": [2],
-                     "per_seed": _per_seed([False, True, False])},
-        STABILISED: {"aggregate": _aggregate(0.9, roc - 0.01, roc + 0.01), "diverged_seeds": [],
-                     "per_seed": _per_seed([False, False, False])}}})
+    write_json(
+        tmp_path / "artifacts" / "metrics.json",
+        {
+            "models": {
+                AS_WRITTEN: {
+                    "aggregate": _aggregate(0.5, 0.3, 0.7),
+                    "diverged_seeds": [2],
+                    "per_seed": _per_seed([False, True, False]),
+                },
+                STABILISED: {
+                    "aggregate": _aggregate(0.9, roc - 0.01, roc + 0.01),
+                    "diverged_seeds": [],
+                    "per_seed": _per_seed([False, False, False]),
+                },
+            }
+        },
+    )
     return tmp_path
 
 
@@ -52,9 +66,18 @@ def test_a_diverged_seed_is_marked_beside_every_metric_of_its_model(run):
 
 
 def test_an_interval_outside_the_paper_is_not_reproduced(tmp_path):
-    write_json(tmp_path / "artifacts" / "metrics.json", {"models": {
-        STABILISED: {"aggregate": _aggregate(0.8, 0.78, 0.82), "diverged_seeds": [],
-                     "per_seed": _per_seed([False] * 3)}}})
+    write_json(
+        tmp_path / "artifacts" / "metrics.json",
+        {
+            "models": {
+                STABILISED: {
+                    "aggregate": _aggregate(0.8, 0.78, 0.82),
+                    "diverged_seeds": [],
+                    "per_seed": _per_seed([False] * 3),
+                }
+            }
+        },
+    )
     table = ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim")
     assert table.loc["roc_auc", "verdict"] == ledger.NOT_REPRODUCED
     assert table.loc["tn", "verdict"] == ledger.NOT_TESTABLE  # another test-set size
@@ -67,12 +90,20 @@ def test_markdown_summarises_each_model(run):
 
 
 def test_a_wide_interval_is_flagged_as_uninformative(tmp_path):
-    write_json(tmp_path / "artifacts" / "metrics.json", {"models": {
-        STABILISED: {"aggregate": _aggregate(0.9, 0.85, 1.0), "diverged_seeds": [],
-                     "per_seed": _per_seed([False] * 3)}}})
+    write_json(
+        tmp_path / "artifacts" / "metrics.json",
+        {
+            "models": {
+                STABILISED: {
+                    "aggregate": _aggregate(0.9, 0.85, 1.0),
+                    "diverged_seeds": [],
+                    "per_seed": _per_seed([False] * 3),
+                }
+            }
+        },
+    )
     row = ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim").loc["roc_auc"]
     assert row["verdict"] == ledger.REPRODUCED and "too wide" in row["note"]
-
 
 
 # --- every chapter's rules on a real (ci) run: a golden ledger ---------------------------------
@@ -95,8 +126,12 @@ def test_the_ledger_of_a_real_run_matches_its_golden_copy():
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text.splitlines() == golden.read_text().splitlines()
-    assert set(table["verdict"]) == {ledger.REPRODUCED, ledger.NOT_REPRODUCED,
-                                     ledger.NOT_TESTABLE, ledger.INCONSISTENT}
+    assert set(table["verdict"]) == {
+        ledger.REPRODUCED,
+        ledger.NOT_REPRODUCED,
+        ledger.NOT_TESTABLE,
+        ledger.INCONSISTENT,
+    }
 
 
 def test_a_chapters_name_agrees_between_the_toc_the_ledger_and_its_notebook():

@@ -26,8 +26,16 @@ def test_parameter_count_is_37921_for_any_feature_count(n_features):
     model = models.build_cnn_lstm(n_features)
     assert models.trainable_parameters(model) == 37_921
     table = models.layer_table(model)
-    assert table["type"].tolist() == ["InputLayer", "Reshape", "Conv1D", "LSTM", "LSTM",
-                                      "Dense", "Dropout", "Dense"]
+    assert table["type"].tolist() == [
+        "InputLayer",
+        "Reshape",
+        "Conv1D",
+        "LSTM",
+        "LSTM",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
     assert table["output_shape"].iloc[2] == f"(batch, {n_features}, 32)"
 
 
@@ -56,14 +64,19 @@ def test_speed_settings_keep_the_mathematics():
 def scaler():
     from ids_utils.datasets import MERGED_FEATURES
 
-    return {"features": list(MERGED_FEATURES), "mean": [0.0] * 39,
-            "scale": [1.0] * 39, "n_samples_seen": 10}
+    return {
+        "features": list(MERGED_FEATURES),
+        "mean": [0.0] * 39,
+        "scale": [1.0] * 39,
+        "n_samples_seen": 10,
+    }
 
 
 def test_detector_round_trip(tmp_path, scaler):
     model = models.build_cnn_lstm(39)
-    path = detectors.save_detector(model, tmp_path / "m.keras", scaler["features"], scaler, 0.7,
-                                {"seed": 1})
+    path = detectors.save_detector(
+        model, tmp_path / "m.keras", scaler["features"], scaler, 0.7, {"seed": 1}
+    )
     detector = detectors.load_detector(path)
     assert detector.features == scaler["features"] and detector.threshold == 0.7
     assert detector.metadata == {"seed": 1}
@@ -120,16 +133,23 @@ def test_an_unknown_variant_is_refused():
 
 
 def test_the_two_cnn_lstms_differ_only_in_the_lstm_activation():
-    configs = {name: models.build_cnn_lstm(39, lstm_activation=activation).get_config()
-               for name, activation in models.CNN_LSTMS.items()}
+    configs = {
+        name: models.build_cnn_lstm(39, lstm_activation=activation).get_config()
+        for name, activation in models.CNN_LSTMS.items()
+    }
     as_written, stabilised = configs[models.AS_WRITTEN], configs[models.STABILISED]
 
     def differences(a, b, path=""):
         if isinstance(a, dict):
-            return [d for key in sorted(set(a) | set(b))
-                    for d in differences(a.get(key), b.get(key), f"{path}/{key}")]
+            return [
+                d
+                for key in sorted(set(a) | set(b))
+                for d in differences(a.get(key), b.get(key), f"{path}/{key}")
+            ]
         if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-            return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}/{i}")]
+            return [
+                d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}/{i}")
+            ]
         return [] if a == b else [(path, a, b)]
 
     found = differences(as_written, stabilised)
@@ -153,6 +173,10 @@ def test_flop_count_matches_the_weight_matrices_of_the_built_model():
     # LSTM(32) 2*4*32*(64+32) = 24,576; head 2*32*16 + 2*16 = 1,056.
     assert models.forward_flops_per_flow(39) == 39 * (192 + 49_152 + 24_576) + 1_056
     model = models.build_cnn_lstm(39)
-    per_position = sum(2 * np.prod(w.shape) for layer in ("conv", "lstm_64", "lstm_32")
-                       for w in model.get_layer(layer).weights if len(w.shape) >= 2)
+    per_position = sum(
+        2 * np.prod(w.shape)
+        for layer in ("conv", "lstm_64", "lstm_32")
+        for w in model.get_layer(layer).weights
+        if len(w.shape) >= 2
+    )
     assert models.forward_flops_per_flow(39) == 39 * per_position + 1_056

@@ -37,14 +37,19 @@ def test_committed_notebooks_declare_what_they_use_with_ci_defaults(path):
     ci = {**PROFILES["ci"], **PATH_PARAMETERS}
     assert declared == {name: ci[name] for name in declared}  # known names, ci values
     notebook = nbformat.read(path, as_version=4)
-    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code"
-                     and "parameters" not in c.metadata.get("tags", []))
+    code = "\n".join(
+        c.source
+        for c in notebook.cells
+        if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])
+    )
     implicit = set(TRAINING_KEYS) if "training_settings(locals())" in code else set()
-    unused = [name for name in declared
-              if name not in implicit and not re.search(rf"\b{name}\b", code)]
+    unused = [
+        name for name in declared if name not in implicit and not re.search(rf"\b{name}\b", code)
+    ]
     assert unused == [], f"{path.name} declares parameters it never uses"
     assert pipeline.declared_parameters(path, {**PROFILES["paper"], **PATH_PARAMETERS}) == {
-        name: {**PROFILES["paper"], **PATH_PARAMETERS}[name] for name in declared}
+        name: {**PROFILES["paper"], **PATH_PARAMETERS}[name] for name in declared
+    }
 
 
 def test_every_profile_key_is_used_by_some_chapter():
@@ -93,8 +98,9 @@ def two_ci_runs(tmp_path_factory):
     if complete:
         first = Path(complete)
         stages = set(read_json(first / "artifacts" / "timings.json"))
-        assert stages == {p.stem for p in pipeline.notebook_paths()}, \
+        assert stages == {p.stem for p in pipeline.notebook_paths()}, (
             f"IDS_CI_RUN={complete} is not a complete run"
+        )
     else:
         first = tmp_path_factory.mktemp("run0")
         pipeline.run_pipeline("ci", run_dir=first)
@@ -107,9 +113,15 @@ def two_ci_runs(tmp_path_factory):
 def test_same_seed_gives_byte_identical_split_files(two_ci_runs):
     first, second = (run / "artifacts" for run in two_ci_runs)
     seed = f"seed-{PROFILES['ci']['seeds'][0]}"
-    for name in ("flows.parquet", f"{seed}/train.parquet", f"{seed}/val.parquet",
-                 f"{seed}/test.parquet", f"{seed}/scaler.json", "data_report.json",
-                 "preprocessing_report.json"):
+    for name in (
+        "flows.parquet",
+        f"{seed}/train.parquet",
+        f"{seed}/val.parquet",
+        f"{seed}/test.parquet",
+        f"{seed}/scaler.json",
+        "data_report.json",
+        "preprocessing_report.json",
+    ):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
@@ -128,8 +140,9 @@ def test_row_accounting_adds_up(two_ci_runs):
 def test_same_seed_gives_the_same_metrics_bit_for_bit(two_ci_runs):
     first, second = (run / "artifacts" for run in two_ci_runs)
     assert (first / "metrics.json").read_bytes() == (second / "metrics.json").read_bytes()
-    assert (first / "predictions.parquet").read_bytes() == \
-        (second / "predictions.parquet").read_bytes()
+    assert (first / "predictions.parquet").read_bytes() == (
+        second / "predictions.parquet"
+    ).read_bytes()
 
 
 def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
@@ -145,16 +158,18 @@ def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
     assert list(saved["models"]) == list(CNN_LSTMS)
     training = read_json(artifacts / "training.json")
     for model, result in saved["models"].items():
-        recomputed = metrics_by_seed(predictions[predictions["model"] == model],
-                                     saved["threshold"])
+        recomputed = metrics_by_seed(predictions[predictions["model"] == model], saved["threshold"])
         for seed, row in recomputed.iterrows():
             for name, value in row.items():
                 assert result["per_seed"][str(seed)][name] == pytest.approx(value, abs=1e-12)
             # The divergence mark travels from training to every metric of the run.
-            assert result["per_seed"][str(seed)]["diverged"] == \
-                training["models"][model]["diverged"][str(seed)]["diverged"]
-    assert len(predictions) == sum(m["n"] for result in saved["models"].values()
-                                   for m in result["per_seed"].values())
+            assert (
+                result["per_seed"][str(seed)]["diverged"]
+                == training["models"][model]["diverged"][str(seed)]["diverged"]
+            )
+    assert len(predictions) == sum(
+        m["n"] for result in saved["models"].values() for m in result["per_seed"].values()
+    )
 
 
 def test_the_thread_count_rerun_starts_from_the_runs_own_numbers(two_ci_runs):
@@ -173,8 +188,9 @@ def test_the_thread_count_rerun_starts_from_the_runs_own_numbers(two_ci_runs):
                 assert values["run"] == metrics["models"][model]["per_seed"][seed][name]
             assert values["difference"] == pytest.approx(values["rerun"] - values["run"])
         if result["identical_probabilities"]:
-            assert result["flipped_predictions"] == 0 and \
-                result["max_probability_difference"] == 0.0
+            assert (
+                result["flipped_predictions"] == 0 and result["max_probability_difference"] == 0.0
+            )
 
 
 def test_the_saved_models_are_the_papers_and_its_stabilised_twin(two_ci_runs):
@@ -213,8 +229,12 @@ def test_the_ledger_lists_every_claim_once_with_a_verdict(two_ci_runs):
     for claim, rows in table.groupby("claim"):
         assert sorted(rows["model"]) in (sorted(CNN_LSTMS), [""]), claim
     assert set(table.loc[table["claim"] == "accuracy", "model"]) == set(CNN_LSTMS)
-    assert set(table["verdict"]) <= {ledger.REPRODUCED, ledger.NOT_REPRODUCED,
-                                     ledger.NOT_TESTABLE, ledger.INCONSISTENT}
+    assert set(table["verdict"]) <= {
+        ledger.REPRODUCED,
+        ledger.NOT_REPRODUCED,
+        ledger.NOT_TESTABLE,
+        ledger.INCONSISTENT,
+    }
     inconsistent = table[table["verdict"] == ledger.INCONSISTENT]
     assert set(inconsistent["claim"]) == {"accuracy", "precision", "recall", "f1"}
     assert len(inconsistent) == 4 * len(CNN_LSTMS)
@@ -232,12 +252,17 @@ def test_compare_runs_of_a_run_with_itself_agrees_and_expects_identical_numbers(
     import sys
 
     run = two_ci_runs[0]
-    result = subprocess.run([sys.executable, "-m", "ids_utils", "compare-runs", str(run),
-                             str(run)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ids_utils", "compare-runs", str(run), str(run)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    assert last.endswith("verdicts agree; bitwise-identical numbers expected (same machine "
-                         "type, threads and packages)")
+    assert last.endswith(
+        "verdicts agree; bitwise-identical numbers expected (same machine "
+        "type, threads and packages)"
+    )
     agree, total = last.split(" verdicts")[0].split(" of ")
     assert agree == total and int(total) > 40
 
@@ -256,11 +281,17 @@ def test_make_lab_serves_the_notebooks():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     token = secrets.token_hex(8)
-    args = f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} " \
-           f"--IdentityProvider.token={token}"
-    server = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=pipeline.PROJECT_ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    args = (
+        f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
+        f"--IdentityProvider.token={token}"
+    )
+    server = subprocess.Popen(
+        ["make", "-s", "lab", f"LAB_ARGS={args}"],
+        cwd=pipeline.PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/api/contents?token={token}"
         for _ in range(120):
@@ -290,18 +321,32 @@ def test_the_published_run_archive_is_a_run_compare_runs_reads(two_ci_runs, tmp_
         names = set(opened.namelist())
         opened.extractall(tmp_path / "published")
     assert f"{run.name}/artifacts/metrics.json" in names and f"{run.name}/ledger.csv" in names
-    result = subprocess.run([sys.executable, "-m", "ids_utils", "compare-runs",
-                             str(tmp_path / "published" / run.name), str(run)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ids_utils",
+            "compare-runs",
+            str(tmp_path / "published" / run.name),
+            str(run),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def _data_report(run):
     from ids_utils.artifacts import write_json
 
-    write_json(run / "artifacts" / "data_report.json", {
-        "profile": "ci", "source": {"release": "CICIoT2023 merged"},
-        "sample": {"achieved": {"total": 1500}}})
+    write_json(
+        run / "artifacts" / "data_report.json",
+        {
+            "profile": "ci",
+            "source": {"release": "CICIoT2023 merged"},
+            "sample": {"achieved": {"total": 1500}},
+        },
+    )
 
 
 def test_the_book_gets_launch_buttons_only_with_a_repository(tmp_path, monkeypatch):

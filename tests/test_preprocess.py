@@ -55,8 +55,9 @@ def test_split_is_disjoint_complete_and_stratified(flows):
 
 
 def test_split_refuses_tiny_strata(flows):
-    tiny = pd.concat([flows[flows["family"] == "Benign"].head(50),
-                      flows[flows["family"] == "DDoS"].head(2)])
+    tiny = pd.concat(
+        [flows[flows["family"] == "Benign"].head(50), flows[flows["family"] == "DDoS"].head(2)]
+    )
     with pytest.raises(ValueError, match="fewer than 4 rows"):
         preprocess.split_train_val_test(tiny, 0.2, 0.1, seed=0)
 
@@ -80,11 +81,18 @@ def test_scale_names_missing_features(flows):
 
 def test_cross_duplicates_are_counted(flows):
     train = flows.iloc[:100]
-    test = pd.concat([flows.iloc[100:110], train.iloc[[0, 1]].assign(attack=1 - train.iloc[[0, 1]]["attack"]),
-                      train.iloc[[2]]])
+    test = pd.concat(
+        [
+            flows.iloc[100:110],
+            train.iloc[[0, 1]].assign(attack=1 - train.iloc[[0, 1]]["attack"]),
+            train.iloc[[2]],
+        ]
+    )
     counts = preprocess.count_cross_duplicates(train, test, FEATURES)
     assert counts["with_feature_copy_in_train"] >= 3
-    assert counts["with_feature_copy_in_train"] - counts["with_feature_and_label_copy_in_train"] >= 2
+    assert (
+        counts["with_feature_copy_in_train"] - counts["with_feature_and_label_copy_in_train"] >= 2
+    )
 
 
 def test_indicator_columns_stay_zero_or_one():
@@ -99,7 +107,9 @@ def test_indicator_columns_stay_zero_or_one():
 
 def test_unscaled_features_must_be_features():
     train = pd.DataFrame({"rate": [1.0, 2.0]})
-    with pytest.raises(ValueError, match=r"unscaled feature\(s\) not among the features: \['tcp'\]"):
+    with pytest.raises(
+        ValueError, match=r"unscaled feature\(s\) not among the features: \['tcp'\]"
+    ):
         preprocess.fit_scaler(train, ["rate"], unscaled=["tcp"])
 
 
@@ -109,19 +119,21 @@ def test_the_scaler_stores_the_training_mean_and_population_scale():
     assert scaler["mean"] == [3.0, 10.0, 0.0]
     # Population standard deviation of 1, 3, 5 is sqrt(8/3); a constant feature gets 1.
     assert scaler["scale"] == pytest.approx([np.sqrt(8 / 3), 1.0, 1.0])
-    np.testing.assert_allclose(preprocess.scale(train, scaler)[:, 0],
-                               np.array([-2, 0, 2]) / np.sqrt(8 / 3), rtol=1e-6)
+    np.testing.assert_allclose(
+        preprocess.scale(train, scaler)[:, 0], np.array([-2, 0, 2]) / np.sqrt(8 / 3), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("seed", range(25))
 def test_every_split_part_has_the_exact_family_counts(seed):
     families = ["Benign"] * 100 + ["DDoS"] * 50 + ["Recon"] * 50
     frame = pd.DataFrame({"family": families, "x": np.arange(200.0)})
-    parts = preprocess.split_train_val_test(frame, test_fraction=0.2, val_fraction=0.25,
-                                            seed=seed)
-    expected = {"test": {"Benign": 20, "DDoS": 10, "Recon": 10},
-                "val": {"Benign": 20, "DDoS": 10, "Recon": 10},
-                "train": {"Benign": 60, "DDoS": 30, "Recon": 30}}
+    parts = preprocess.split_train_val_test(frame, test_fraction=0.2, val_fraction=0.25, seed=seed)
+    expected = {
+        "test": {"Benign": 20, "DDoS": 10, "Recon": 10},
+        "val": {"Benign": 20, "DDoS": 10, "Recon": 10},
+        "train": {"Benign": 60, "DDoS": 30, "Recon": 30},
+    }
     for name, part in parts.items():
         assert part["family"].value_counts().to_dict() == expected[name], (seed, name)
     assert sorted(pd.concat(parts.values())["x"]) == list(np.arange(200.0))

@@ -14,8 +14,10 @@ def test_a_typed_result_is_caught():
 
 
 def test_glue_code_references_and_names_are_not_typed_numbers():
-    text = ("Accuracy {glue:text}`accuracy:.4f` in Table 1 (Sections 4.2-4.3), `seed-42`, "
-            "CICIoT2023 and KDDTest-21, p99.\n\n```bash\nmake book  # 20 minutes\n```\n")
+    text = (
+        "Accuracy {glue:text}`accuracy:.4f` in Table 1 (Sections 4.2-4.3), `seed-42`, "
+        "CICIoT2023 and KDDTest-21, p99.\n\n```bash\nmake book  # 20 minutes\n```\n"
+    )
     assert prose.typed_numbers(text) == []
 
 
@@ -25,8 +27,11 @@ def test_the_papers_values_may_be_quoted_in_their_usual_forms():
 
 
 def test_no_number_in_the_books_prose_is_typed_by_hand():
-    typed = {where: numbers for where, text in prose.markdown_sources(PROJECT_ROOT).items()
-             if (numbers := prose.typed_numbers(text))}
+    typed = {
+        where: numbers
+        for where, text in prose.markdown_sources(PROJECT_ROOT).items()
+        if (numbers := prose.typed_numbers(text))
+    }
     assert not typed, f"numbers typed into prose (glue them or quote the paper): {typed}"
 
 
@@ -47,7 +52,10 @@ def test_readme_and_package_docstring_list_every_module():
 
     root = Path(__file__).resolve().parents[1]
     modules = {p.stem for p in (root / "ids_utils").glob("*.py")} - {"__init__", "__main__"}
-    readme_row = next(line for line in (root / "README.md").read_text().splitlines()
-                      if line.startswith("| `ids_utils/` |"))
+    readme_row = next(
+        line
+        for line in (root / "README.md").read_text().splitlines()
+        if line.startswith("| `ids_utils/` |")
+    )
     assert modules == set(re.findall(r"`(\w+)`", readme_row)) - {"ids_utils"}
     assert modules <= set(re.findall(r"``(\w+)``", ids_utils.__doc__))

@@ -51,8 +51,10 @@ def test_sample_within_means_has_no_shortfall(merged_sample):
 
 def test_same_seed_same_sample_other_seed_other_sample(merged_sample):
     def draw(seed, chunksize):
-        return sample_paper(datasets.iter_flow_chunks(merged_sample, chunksize=chunksize),
-                            1_000, 0.9, seed=seed)[0]
+        return sample_paper(
+            datasets.iter_flow_chunks(merged_sample, chunksize=chunksize), 1_000, 0.9, seed=seed
+        )[0]
+
     a, b, c = draw(3, 4_000), draw(3, 4_000), draw(4, 4_000)
     assert a.equals(b)
     assert not a["source_line"].equals(c["source_line"])
@@ -61,8 +63,12 @@ def test_same_seed_same_sample_other_seed_other_sample(merged_sample):
 def test_streaming_sample_over_many_parts_has_bounded_memory(tmp_path, original_rows):
     write_original_parts(tmp_path, original_rows, n_files=60, rows_per_file=200)
     chunksize = 100
-    sample, report = sample_paper(datasets.iter_flow_chunks(tmp_path, chunksize=chunksize),
-                                  n_flows=200, benign_fraction=0.9, seed=0)
+    sample, report = sample_paper(
+        datasets.iter_flow_chunks(tmp_path, chunksize=chunksize),
+        n_flows=200,
+        benign_fraction=0.9,
+        seed=0,
+    )
     assert report.rows_read == 12_000 and len(sample) == 200
     assert report.achieved == {"total": 200, "benign": 180, "attack": 20}
     n_families = len(report.source_family_counts)
@@ -72,7 +78,9 @@ def test_streaming_sample_over_many_parts_has_bounded_memory(tmp_path, original_
 
 
 def test_sample_needs_both_classes(merged_sample):
-    benign_only = (chunk[chunk["attack"] == 0] for chunk in datasets.iter_flow_chunks(merged_sample))
+    benign_only = (
+        chunk[chunk["attack"] == 0] for chunk in datasets.iter_flow_chunks(merged_sample)
+    )
     with pytest.raises(ValueError, match="needs both"):
         sample_paper(benign_only, 100, 0.9, seed=0)
 
@@ -90,10 +98,18 @@ def _chunks(n_chunks=4, rows=50):
     frames = []
     for chunk in range(n_chunks):
         family = ["Benign"] * rows + ["DDoS"] * rows
-        frames.append(pd.DataFrame({"family": family, "attack": [f != "Benign" for f in family],
-                                    "source_file": f"part-{chunk}.csv",
-                                    "source_line": np.arange(2, 2 * rows + 2),
-                                    "chunk": chunk, "position": np.arange(2 * rows) % rows}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "family": family,
+                    "attack": [f != "Benign" for f in family],
+                    "source_file": f"part-{chunk}.csv",
+                    "source_line": np.arange(2, 2 * rows + 2),
+                    "chunk": chunk,
+                    "position": np.arange(2 * rows) % rows,
+                }
+            )
+        )
     return frames
 
 
@@ -110,8 +126,9 @@ def test_the_sample_is_uniform_over_positions_and_chunks():
         by_position += np.bincount(benign["position"], minlength=50)
         by_chunk += np.bincount(benign["chunk"], minlength=4)
         chosen = [set(benign.loc[benign["chunk"] == c, "position"]) for c in range(4)]
-        repeated += any(chosen[i] and chosen[i] == chosen[j]
-                        for i in range(4) for j in range(i + 1, 4))
+        repeated += any(
+            chosen[i] and chosen[i] == chosen[j] for i in range(4) for j in range(i + 1, 4)
+        )
     assert chisquare(by_position).pvalue > 0.001
     assert chisquare(by_chunk).pvalue > 0.001
     assert repeated <= 2

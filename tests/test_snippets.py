@@ -8,23 +8,38 @@ from ids_utils.paper import TABLE1_METRICS
 
 
 def movement(difference, identical, flipped):
-    return {"threads_run": 1, "threads_rerun": 2, "identical_probabilities": identical,
-            "flipped_predictions": flipped, "diverged": None,
-            "metrics": {m: {"run": 0.5, "rerun": 0.5 + difference, "difference": difference}
-                        for m in TABLE1_METRICS}}
+    return {
+        "threads_run": 1,
+        "threads_rerun": 2,
+        "identical_probabilities": identical,
+        "flipped_predictions": flipped,
+        "diverged": None,
+        "metrics": {
+            m: {"run": 0.5, "rerun": 0.5 + difference, "difference": difference}
+            for m in TABLE1_METRICS
+        },
+    }
 
 
 def test_the_thread_movement_table_gives_signed_changes_per_model(tmp_path):
-    write_json(tmp_path / "artifacts" / "thread_movement.json",
-               {"seed": 42, "models": {"as written": movement(-0.125, False, 1234),
-                                       "stabilised": movement(0.0, True, 0)}})
+    write_json(
+        tmp_path / "artifacts" / "thread_movement.json",
+        {
+            "seed": 42,
+            "models": {
+                "as written": movement(-0.125, False, 1234),
+                "stabilised": movement(0.0, True, 0),
+            },
+        },
+    )
     text = snippets.write_thread_movement(tmp_path, tmp_path / "out").read_text()
     lines = text.splitlines()
     assert lines[0].startswith("Seed 42,")
     header, rule, *rows = lines[2:]
     assert header.count("|") == rule.count("|") == 5 + len(TABLE1_METRICS)
-    assert rows[0] == ("| as written | 1, 2 | no | 1,234 | "
-                       + " | ".join(["-0.1250"] * len(TABLE1_METRICS)) + " |")
+    assert rows[0] == (
+        "| as written | 1, 2 | no | 1,234 | " + " | ".join(["-0.1250"] * len(TABLE1_METRICS)) + " |"
+    )
     assert rows[1].startswith("| stabilised | 1, 2 | yes | 0 | +0.0000 |")
 
 

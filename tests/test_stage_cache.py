@@ -20,10 +20,16 @@ def write_stage(folder, name, body, prose="Some prose."):
     notebook = nbformat.v4.new_notebook()
     parameters = nbformat.v4.new_code_cell('run_dir = "x"\nseeds = [0]')
     parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [nbformat.v4.new_markdown_cell(prose), parameters,
-                      nbformat.v4.new_code_cell(STAGE.format(name=name, body=body))]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(prose),
+        parameters,
+        nbformat.v4.new_code_cell(STAGE.format(name=name, body=body)),
+    ]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(notebook, folder / f"{name}.ipynb")
 
 
@@ -32,8 +38,9 @@ def project(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     write_stage(notebooks, "01_first", '(folder / "a.txt").write_text(str(seeds))')
-    write_stage(notebooks, "02_second",
-                '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 2)')
+    write_stage(
+        notebooks, "02_second", '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 2)'
+    )
     log = tmp_path / "executed.log"
     monkeypatch.setenv("STAGE_LOG", str(log))
     data = tmp_path / "data"
@@ -42,9 +49,14 @@ def project(tmp_path, monkeypatch):
 
     def run(**kwargs):
         log.write_text("")
-        run_dir = pipeline.run_pipeline("ci", data_dir=data, run_dir=tmp_path / "run",
-                                        notebooks_dir=notebooks, cache_dir=tmp_path / "cache",
-                                        **kwargs)
+        run_dir = pipeline.run_pipeline(
+            "ci",
+            data_dir=data,
+            run_dir=tmp_path / "run",
+            notebooks_dir=notebooks,
+            cache_dir=tmp_path / "cache",
+            **kwargs,
+        )
         return log.read_text().split(), run_dir
 
     return notebooks, data, run
@@ -60,7 +72,9 @@ def test_a_second_run_reuses_every_stage_and_restores_its_files(project):
     assert (run_dir / "artifacts" / "b.txt").read_text() == first == "[42][42]"
     states = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
     assert {stage: s["state"] for stage, s in states.items()} == {
-        "01_first": "reused", "02_second": "reused"}
+        "01_first": "reused",
+        "02_second": "reused",
+    }
     assert states["02_second"]["inputs"] == states["01_first"]["key"]  # keys chain
     assert set(read_json(run_dir / "artifacts" / "timings.json")) == {"01_first", "02_second"}
     shown = nbformat.read(run_dir / "notebooks" / "02_second.ipynb", as_version=4)
@@ -70,9 +84,12 @@ def test_a_second_run_reuses_every_stage_and_restores_its_files(project):
 def test_a_prose_edit_rerenders_without_executing(project):
     notebooks, _, run = project
     run()
-    write_stage(notebooks, "02_second",
-                '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 2)',
-                prose="Better prose.")
+    write_stage(
+        notebooks,
+        "02_second",
+        '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 2)',
+        prose="Better prose.",
+    )
     executed, run_dir = run()
     assert executed == []
     shown = nbformat.read(run_dir / "notebooks" / "02_second.ipynb", as_version=4)
@@ -92,8 +109,9 @@ def test_a_code_edit_executes_that_stage_and_every_later_one(project):
 def test_a_later_stage_edit_leaves_earlier_stages_reused(project):
     notebooks, _, run = project
     run()
-    write_stage(notebooks, "02_second",
-                '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 3)')
+    write_stage(
+        notebooks, "02_second", '(folder / "b.txt").write_text((folder / "a.txt").read_text() * 3)'
+    )
     executed, run_dir = run()
     assert executed == ["02_second"]
     stages = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
@@ -107,8 +125,9 @@ def test_data_package_and_force_invalidate(project, monkeypatch):
     assert run()[0] == ["01_first", "02_second"]
     assert run()[0] == []
     original = stage_cache.environment_key
-    monkeypatch.setattr(pipeline, "environment_key",
-                        lambda *args: original(*args) + "another ids_utils")
+    monkeypatch.setattr(
+        pipeline, "environment_key", lambda *args: original(*args) + "another ids_utils"
+    )
     assert run()[0] == ["01_first", "02_second"]
     assert run(force=True)[0] == ["01_first", "02_second"]
     assert run(stages=["02"])[0] == ["02_second"]
@@ -127,11 +146,15 @@ def test_a_parameter_change_invalidates(project, monkeypatch):
 
 # --- nbval reusing a valid execution (tests/nbval_reuse.py) -----------------------------------
 
+
 def _commit_outputs(notebooks, run_dir, name):
     """Copy a run's outputs into the committed notebook, as `make notebooks` would."""
     committed = nbformat.read(notebooks / name, as_version=4)
-    executed = [c for c in nbformat.read(run_dir / "notebooks" / name, as_version=4).cells
-                if c.cell_type == "code" and "injected-parameters" not in c.metadata["tags"]]
+    executed = [
+        c
+        for c in nbformat.read(run_dir / "notebooks" / name, as_version=4).cells
+        if c.cell_type == "code" and "injected-parameters" not in c.metadata["tags"]
+    ]
     for cell in (c for c in committed.cells if c.cell_type == "code"):
         ran = executed.pop(0)
         cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
@@ -146,9 +169,24 @@ def _nbval(notebooks, run_dir, log):
 
     log.write_text("")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "-p", "no:cacheprovider",
-         "-p", "tests.nbval_reuse", "--nbval-reuse-run", str(run_dir), str(notebooks)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.nbval_reuse",
+            "--nbval-reuse-run",
+            str(run_dir),
+            str(notebooks),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     return result.returncode, log.read_text().split(), result.stdout
 
 

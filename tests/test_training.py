@@ -53,13 +53,15 @@ def test_bad_training_data_is_named(data):
 def test_speed_benchmark_reports_each_setting(data):
     x, y, _, _ = data
     configs = {"plain": {"steps_per_execution": 1}}
-    result = training.benchmark_training_speed(x, y, n_rows=320, epochs=1, batch_size=32,
-                                               configs=configs)
+    result = training.benchmark_training_speed(
+        x, y, n_rows=320, epochs=1, batch_size=32, configs=configs
+    )
     row = result.iloc[0]
     assert row["setting"] == "plain" and row["rows"] == 320
     assert row["flows_per_second"] == pytest.approx(320 / row["seconds_per_epoch"])
     assert row["gflops_per_second"] == pytest.approx(
-        row["flows_per_second"] * 3 * models.forward_flops_per_flow(x.shape[1]) / 1e9)
+        row["flows_per_second"] * 3 * models.forward_flops_per_flow(x.shape[1]) / 1e9
+    )
 
 
 def test_small_runs_keep_the_lstm_loops_rolled():

@@ -13,8 +13,9 @@ def _square(value):
 
 
 def test_results_come_back_in_job_order():
-    assert workers.run_jobs(_square, [{"value": v} for v in range(7)], workers=2) == \
-        [v * v for v in range(7)]
+    assert workers.run_jobs(_square, [{"value": v} for v in range(7)], workers=2) == [
+        v * v for v in range(7)
+    ]
 
 
 def test_workers_must_be_positive():
@@ -28,8 +29,16 @@ def _train(seed, activation):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((300, 10)).astype("float32")
     y = (x[:, 0] + x[:, 3] > 1).astype("float32")
-    model, _ = train_cnn_lstm(x[:250], y[:250], x[250:], y[250:], seed=seed, epochs=2,
-                              verbose=0, lstm_activation=activation)
+    model, _ = train_cnn_lstm(
+        x[:250],
+        y[:250],
+        x[250:],
+        y[250:],
+        seed=seed,
+        epochs=2,
+        verbose=0,
+        lstm_activation=activation,
+    )
     return [w.tobytes() for w in model.get_weights()]
 
 
@@ -47,15 +56,16 @@ def test_the_parallelism_benchmark_times_both_arrangements():
     result = benchmark_parallelism(_square, [{"value": 2}, {"value": 3}], cores=2)
     assert result["jobs"] == 2 and result["cores"] == 2
     assert result["serial_seconds"] > 0 and result["parallel_seconds"] > 0
-    assert result["faster"] == min(("serial", "parallel"),
-                                   key=lambda a: result[f"{a}_seconds"])
+    assert result["faster"] == min(("serial", "parallel"), key=lambda a: result[f"{a}_seconds"])
 
 
 def _threads():
     import tensorflow as tf
 
-    return (tf.config.threading.get_intra_op_parallelism_threads(),
-            tf.config.threading.get_inter_op_parallelism_threads())
+    return (
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
 
 
 def test_run_with_threads_gives_tensorflow_that_many_threads_in_a_fresh_process():

@@ -22,8 +22,15 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("BOOK_HTML", PROJECT / "runs" / "ci" / "_build" / "html"))
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", PROJECT / "runs" / "ci" / "screenshots"))
-PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-               if "_static" not in p.parts and "_sources" not in p.parts) if HTML.is_dir() else []
+PAGES = (
+    sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if "_static" not in p.parts and "_sources" not in p.parts
+    )
+    if HTML.is_dir()
+    else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +56,17 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,1800"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1800",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     yield driver
@@ -69,17 +84,20 @@ def test_page(server, browser, page):
     browser.get(f"{server}/{page}")
     # get() can return while late resources load; images are judged once the page is complete.
     WebDriverWait(browser, 20).until(
-        lambda b: b.execute_script("return document.readyState") == "complete")
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
     broken_images = browser.execute_script(
         "return Array.from(document.images)"
-        ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+        ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+    )
     assert broken_images == [], f"{page}: images that did not load: {broken_images}"
     text = browser.find_element("tag name", "body").text
     assert "Traceback (most recent call last)" not in text, f"{page}: a Python traceback"
     errors = browser.find_elements("css selector", ".output.traceback, .output.error")
     assert not errors, f"{page}: {len(errors)} error output cell(s)"
     links = browser.execute_script(
-        "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+        "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
+    )
     for link in links:
         _check_internal_link(server, page, link)
 
@@ -94,8 +112,9 @@ def _check_internal_link(server: str, page: str, link: str) -> None:
     assert target.is_file(), f"{page}: broken link to {parsed.path}"
     if parsed.fragment and target.suffix == ".html":
         anchor = re.escape(unquote(parsed.fragment))
-        assert re.search(rf'id="{anchor}"', target.read_text(errors="replace")), \
+        assert re.search(rf'id="{anchor}"', target.read_text(errors="replace")), (
             f"{page}: link to a missing anchor {parsed.path}#{parsed.fragment}"
+        )
 
 
 def test_ledger_screenshot(server, browser):
@@ -112,8 +131,11 @@ def test_ledger_screenshot(server, browser):
 def test_no_page_shows_the_build_machines_paths_or_parameter_cells():
     """Pages and their downloadable sources never hold the builder's absolute paths, and the
     parameter cells (defaults and papermill's injected values) are not on the pages."""
-    leaks = [p.relative_to(HTML).as_posix() for p in HTML.rglob("*")
-             if p.suffix in (".html", ".ipynb") and str(PROJECT) in p.read_text(errors="ignore")]
+    leaks = [
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*")
+        if p.suffix in (".html", ".ipynb") and str(PROJECT) in p.read_text(errors="ignore")
+    ]
     assert leaks == []
     page = (HTML / "notebooks" / "03_model.html").read_text()
     assert "Parameters (papermill)" not in page and "injected-parameters" not in page
