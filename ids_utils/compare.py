@@ -147,20 +147,28 @@ def read_machine(run_dir: str | Path) -> dict | None:
 
 
 #: The baseline whose fit uses several threads (its histogram sums), measured beside the
-#: CNN-LSTMs by :func:`thread_movement`.
+#: CNN-LSTMs when the thread count changes (:func:`rerun_movement`).
 THREADED_BASELINE = "XGBoost"
 
+#: The changes :func:`rerun_movement` makes, each a stand-in on one machine for a rerun on
+#: another: TensorFlow threads per training, and environment set in the rerun's process.
+#: oneDNN's kernels are what TensorFlow uses by default on many other x86 builds and CPUs
+#: (the run keeps them off, :mod:`ids_utils`); they sum in another order.
+RERUNS = {
+    "two threads": {"threads": 2, "env": {}},
+    "oneDNN kernels": {"threads": 1, "env": {"TF_ENABLE_ONEDNN_OPTS": "1"}},
+}
 
-def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
-    """How far one seed's Table 1 metrics move when its models are trained with another
-    thread count: a stand-in, on one machine, for a rerun on another machine.
 
-    Both CNN-LSTMs are trained again on the seed's split with ``threads``
-    TensorFlow threads (the run's workers use
-    :data:`~ids_utils.workers.THREADS_PER_WORKER`), with the run's settings
-    (``training.json``); :data:`THREADED_BASELINE` is fitted again with one
-    thread if the run used several, with ``threads`` otherwise.  Each rerun
-    scores the seed's test flows; nothing is chosen on them.
+def rerun_movement(run_dir: str | Path, seed: int, change: str) -> dict:
+    """How far one seed's Table 1 metrics move when its models are trained again with one
+    thing changed (:data:`RERUNS`): how much "same seed, same numbers" depends on it.
+
+    Both CNN-LSTMs are trained again on the seed's split with the run's settings
+    (``training.json``) in a fresh process that makes the change; for a change
+    of thread count, :data:`THREADED_BASELINE` is fitted again too, with one
+    thread if the run used several and with the change's count otherwise.
+    Each rerun scores the seed's test flows; nothing is chosen on them.
 
     Parameters
     ----------
@@ -168,13 +176,13 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
         A run whose evaluation and baselines stages are done.
     seed : int
         One of the run's seeds.
-    threads : int, default 2
-        The other thread count of the CNN-LSTMs.
+    change : str
+        A key of :data:`RERUNS`.
 
     Returns
     -------
     dict
-        ``seed`` and, per model, ``threads_run``, ``threads_rerun``,
+        ``seed``, ``change`` and, per model, ``threads_run``, ``threads_rerun``,
         ``identical_probabilities`` (bit for bit), ``max_probability_difference``,
         ``flipped_predictions`` (test flows whose class changed), ``diverged``
         (run, rerun: CNN-LSTMs only) and ``metrics``: metric -> ``run``,
@@ -183,7 +191,7 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
     Raises
     ------
     ValueError
-        If ``threads`` equals the workers' own count, or the seed is not in the run.
+        If the change is unknown or the seed is not in the run.
     """
     from .artifacts import artifacts_dir, load_scaled_split, read_json, read_parquet
     from .baselines import attack_probability, make_baselines
@@ -191,8 +199,9 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
     from .training import retrain_test_probability
     from .workers import THREADS_PER_WORKER, run_with_threads
 
-    if threads == THREADS_PER_WORKER:
-        raise ValueError(f"threads must differ from the run's {THREADS_PER_WORKER} per training")
+    if change not in RERUNS:
+        raise ValueError(f"unknown change {change!r}; choose one of {sorted(RERUNS)}")
+    threads, env = RERUNS[change]["threads"], RERUNS[change]["env"]
     artifacts = artifacts_dir(run_dir)
     training = read_json(artifacts / "training.json")
     if seed not in training["seeds"]:
@@ -204,8 +213,8 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
         {"run_dir": str(run_dir), "seed": seed, "model": model, "threshold": threshold, **settings}
         for model in CNN_LSTMS
     ]
-    report = {"seed": seed, "models": {}}
-    for rerun in run_with_threads(retrain_test_probability, jobs, threads):
+    report = {"seed": seed, "change": change, "models": {}}
+    for rerun in run_with_threads(retrain_test_probability, jobs, threads, env):
         model = rerun["model"]
         published = cnn_lstms[(cnn_lstms["model"] == model) & (cnn_lstms["seed"] == seed)]
         diverged = training["models"][model]["diverged"][str(seed)]["diverged"]
@@ -215,6 +224,8 @@ def thread_movement(run_dir: str | Path, seed: int, threads: int = 2) -> dict:
             "diverged": {"run": diverged, "rerun": rerun["diverged"]},
             **_movement(published, rerun["probability"], threshold),
         }
+    if threads == THREADS_PER_WORKER:
+        return report
 
     x_train, y_train, _ = load_scaled_split(run_dir, seed, "train")
     x_test, _, _ = load_scaled_split(run_dir, seed, "test")
@@ -269,18 +280,21 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
     }
 
 
-def thread_movement_table(report: dict) -> pd.DataFrame:
-    """:func:`thread_movement`'s report as a table: one row per model, the thread counts,
-    the flows whose class changed, and each Table 1 metric's difference (rerun minus run)."""
+def movement_table(reports: list[dict]) -> pd.DataFrame:
+    """:func:`rerun_movement` reports as one table: a row per change and model, with the
+    thread counts, whether the probabilities are identical, the flows whose class changed,
+    and each Table 1 metric's difference (rerun minus run)."""
     rows = []
-    for model, result in report["models"].items():
-        rows.append(
-            {
-                "model": model,
-                "threads (run, rerun)": f"{result['threads_run']}, {result['threads_rerun']}",
-                "identical probabilities": result["identical_probabilities"],
-                "flipped predictions": result["flipped_predictions"],
-                **{metric: values["difference"] for metric, values in result["metrics"].items()},
-            }
-        )
-    return pd.DataFrame(rows).set_index("model")
+    for report in reports:
+        for model, result in report["models"].items():
+            rows.append(
+                {
+                    "change": report["change"],
+                    "model": model,
+                    "threads (run, rerun)": f"{result['threads_run']}, {result['threads_rerun']}",
+                    "identical probabilities": result["identical_probabilities"],
+                    "flipped predictions": result["flipped_predictions"],
+                    **{m: values["difference"] for m, values in result["metrics"].items()},
+                }
+            )
+    return pd.DataFrame(rows).set_index(["change", "model"])

@@ -22,7 +22,7 @@ def write_snippets(run_dir: Path, folder: Path) -> list[Path]:
         write_timings(run_dir, folder),
         write_training_speed(run_dir, folder),
         write_parallelism(run_dir, folder),
-        write_thread_movement(run_dir, folder),
+        write_rerun_movement(run_dir, folder),
         *write_ledger(run_dir, folder),
         write_environment(folder),
         write_run_download(run_dir, folder),
@@ -97,32 +97,35 @@ def write_parallelism(run_dir: Path, folder: Path) -> Path:
     return _write_markdown(folder, "parallelism.md", text)
 
 
-def write_thread_movement(run_dir: Path, folder: Path) -> Path:
-    """Write the table of how far one seed's Table 1 metrics moved with another thread
-    count (``thread_movement.json``, from the baselines chapter)."""
+def write_rerun_movement(run_dir: Path, folder: Path) -> Path:
+    """Write the table of how far one seed's Table 1 metrics moved in reruns with one thing
+    changed (``rerun_movement.json``, from the baselines chapter)."""
     from .paper import TABLE1_METRICS
 
-    report = read_json(run_dir / "artifacts" / "thread_movement.json")
+    reruns = read_json(run_dir / "artifacts" / "rerun_movement.json")["reruns"]
     rows = [
-        "| model | threads (run, rerun) | identical probabilities | flipped predictions | "
+        "| change | model | threads (run, rerun) | identical probabilities | flipped predictions | "
         + " | ".join(TABLE1_METRICS)
         + " |",
-        "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in TABLE1_METRICS) + " |",
+        "| --- | --- | --- | --- | ---: | " + " | ".join("---:" for _ in TABLE1_METRICS) + " |",
     ]
-    for model, result in report["models"].items():
-        changes = " | ".join(
-            f"{result['metrics'][metric]['difference']:+.4f}" for metric in TABLE1_METRICS
-        )
-        rows.append(
-            f"| {model} | {result['threads_run']}, {result['threads_rerun']} | "
-            f"{'yes' if result['identical_probabilities'] else 'no'} | "
-            f"{result['flipped_predictions']:,} | {changes} |"
-        )
+    for report in reruns:
+        for model, result in report["models"].items():
+            changes = " | ".join(
+                f"{result['metrics'][metric]['difference']:+.4f}" for metric in TABLE1_METRICS
+            )
+            rows.append(
+                f"| {report['change']} | {model} | "
+                f"{result['threads_run']}, {result['threads_rerun']} | "
+                f"{'yes' if result['identical_probabilities'] else 'no'} | "
+                f"{result['flipped_predictions']:,} | {changes} |"
+            )
+    seeds = sorted({report["seed"] for report in reruns})
     text = (
-        f"Seed {report['seed']}, each metric's change (rerun minus run) on that seed's test "
-        "flows:\n\n" + "\n".join(rows) + "\n"
+        f"Seed {', '.join(map(str, seeds))}, each metric's change (rerun minus run) on that "
+        "seed's test flows:\n\n" + "\n".join(rows) + "\n"
     )
-    return _write_markdown(folder, "thread_movement.md", text)
+    return _write_markdown(folder, "rerun_movement.md", text)
 
 
 def write_ledger(run_dir: Path, folder: Path) -> tuple[Path, Path]:

@@ -57,18 +57,21 @@ def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "tr
     return [future.result() for future in futures]
 
 
-def run_with_threads(function: Callable, jobs: list[dict], threads: int) -> list:
+def run_with_threads(
+    function: Callable, jobs: list[dict], threads: int, env: dict | None = None
+) -> list:
     """Call ``function(**job)`` for every job, one after the other, in one fresh process
     whose TensorFlow uses ``threads`` threads; results in job order.
 
-    TensorFlow fixes its thread pools once per process, so a thread count other
-    than the workers' needs a process of its own.
+    TensorFlow fixes its thread pools (and reads its environment) once per
+    process, so a thread count or an ``env`` other than the workers' needs a
+    process of its own.  ``env`` is set on top of :data:`WORKER_ENV`.
     """
     from joblib.externals.loky import ProcessPoolExecutor
 
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
-    with ProcessPoolExecutor(max_workers=1, env=WORKER_ENV) as executor:
+    with ProcessPoolExecutor(max_workers=1, env={**WORKER_ENV, **(env or {})}) as executor:
         futures = [executor.submit(_in_worker, function, job, threads) for job in jobs]
         return [future.result() for future in futures]
 

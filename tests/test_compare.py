@@ -155,33 +155,49 @@ def test_a_rerun_of_other_flows_is_refused():
         compare._movement(published, [0.1, 0.7, 0.2], 0.5)
 
 
-def test_thread_movement_needs_another_thread_count_and_a_seed_of_the_run(tmp_path):
+def test_rerun_movement_needs_a_known_change_and_a_seed_of_the_run(tmp_path):
     from ids_utils.artifacts import write_json
 
     write_json(tmp_path / "artifacts" / "training.json", {"seeds": [42]})
-    with pytest.raises(ValueError, match="must differ"):
-        compare.thread_movement(tmp_path, 42, threads=1)
+    with pytest.raises(ValueError, match="unknown change 'GPU'"):
+        compare.rerun_movement(tmp_path, 42, "GPU")
     with pytest.raises(ValueError, match="seed 7 is not among"):
-        compare.thread_movement(tmp_path, 7, threads=2)
+        compare.rerun_movement(tmp_path, 7, "two threads")
 
 
-def test_the_movement_table_has_a_row_per_model_and_a_column_per_metric():
+def test_the_movement_table_has_a_row_per_change_and_model_and_a_column_per_metric():
     from ids_utils.paper import TABLE1_METRICS
 
     published = published_predictions([0.1, 0.7, 0.4, 0.9], [0, 1, 1, 1])
-    report = {
-        "seed": 42,
-        "models": {
-            "stabilised": {
-                "threads_run": 1,
-                "threads_rerun": 2,
-                "diverged": {"run": False},
-                **compare._movement(published, [0.1, 0.7, 0.6, 0.9], 0.5),
-            }
+    result = {"threads_run": 1, "threads_rerun": 2, "diverged": {"run": False}}
+    reports = [
+        {
+            "seed": 42,
+            "change": "two threads",
+            "models": {
+                "stabilised": {**result, **compare._movement(published, [0.1, 0.7, 0.6, 0.9], 0.5)}
+            },
         },
-    }
-    table = compare.thread_movement_table(report)
-    assert table.index.tolist() == ["stabilised"]
+        {
+            "seed": 42,
+            "change": "oneDNN kernels",
+            "models": {
+                "stabilised": {**result, **compare._movement(published, [0.1, 0.7, 0.4, 0.9], 0.5)}
+            },
+        },
+    ]
+    table = compare.movement_table(reports)
+    assert table.index.tolist() == [("two threads", "stabilised"), ("oneDNN kernels", "stabilised")]
     assert set(TABLE1_METRICS) <= set(table.columns)
-    assert table.loc["stabilised", "accuracy"] == 0.25
-    assert table.loc["stabilised", "threads (run, rerun)"] == "1, 2"
+    assert table.loc[("two threads", "stabilised"), "accuracy"] == 0.25
+    assert table.loc[("oneDNN kernels", "stabilised"), "accuracy"] == 0.0
+    assert table.loc[("two threads", "stabilised"), "threads (run, rerun)"] == "1, 2"
+
+
+def test_every_rerun_changes_exactly_one_thing():
+    from ids_utils.workers import THREADS_PER_WORKER, WORKER_ENV
+
+    for change, rerun in compare.RERUNS.items():
+        other_threads = rerun["threads"] != THREADS_PER_WORKER
+        other_env = any(WORKER_ENV.get(k) != v for k, v in rerun["env"].items())
+        assert other_threads != other_env, change

@@ -172,25 +172,28 @@ def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
     )
 
 
-def test_the_thread_count_rerun_starts_from_the_runs_own_numbers(two_ci_runs):
-    from ids_utils.compare import THREADED_BASELINE
+def test_the_reruns_start_from_the_runs_own_numbers(two_ci_runs):
+    from ids_utils.compare import RERUNS, THREADED_BASELINE
     from ids_utils.models import CNN_LSTMS
 
     artifacts = two_ci_runs[0] / "artifacts"
-    movement = read_json(artifacts / "thread_movement.json")
+    reruns = read_json(artifacts / "rerun_movement.json")["reruns"]
     metrics = read_json(artifacts / "metrics.json")
-    seed = str(movement["seed"])
-    assert set(movement["models"]) == {*CNN_LSTMS, THREADED_BASELINE}
-    for model, result in movement["models"].items():
-        assert result["threads_run"] != result["threads_rerun"]
-        for name, values in result["metrics"].items():
-            if model in CNN_LSTMS:  # the run's side is the evaluation chapter's number
-                assert values["run"] == metrics["models"][model]["per_seed"][seed][name]
-            assert values["difference"] == pytest.approx(values["rerun"] - values["run"])
-        if result["identical_probabilities"]:
-            assert (
-                result["flipped_predictions"] == 0 and result["max_probability_difference"] == 0.0
-            )
+    assert [report["change"] for report in reruns] == list(RERUNS)
+    for report in reruns:
+        seed = str(report["seed"])
+        expected = set(CNN_LSTMS) | (
+            {THREADED_BASELINE} if report["change"] == "two threads" else set()
+        )
+        assert set(report["models"]) == expected
+        for model, result in report["models"].items():
+            for name, values in result["metrics"].items():
+                if model in CNN_LSTMS:  # the run's side is the evaluation chapter's number
+                    assert values["run"] == metrics["models"][model]["per_seed"][seed][name]
+                assert values["difference"] == pytest.approx(values["rerun"] - values["run"])
+            if result["identical_probabilities"]:
+                assert result["flipped_predictions"] == 0
+                assert result["max_probability_difference"] == 0.0
 
 
 def test_the_saved_models_are_the_papers_and_its_stabilised_twin(two_ci_runs):

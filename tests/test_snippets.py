@@ -21,26 +21,39 @@ def movement(difference, identical, flipped):
     }
 
 
-def test_the_thread_movement_table_gives_signed_changes_per_model(tmp_path):
+def test_the_rerun_movement_table_gives_signed_changes_per_change_and_model(tmp_path):
     write_json(
-        tmp_path / "artifacts" / "thread_movement.json",
+        tmp_path / "artifacts" / "rerun_movement.json",
         {
-            "seed": 42,
-            "models": {
-                "as written": movement(-0.125, False, 1234),
-                "stabilised": movement(0.0, True, 0),
-            },
+            "reruns": [
+                {
+                    "seed": 42,
+                    "change": "two threads",
+                    "models": {
+                        "as written": movement(-0.125, False, 1234),
+                        "stabilised": movement(0.0, True, 0),
+                    },
+                },
+                {
+                    "seed": 42,
+                    "change": "oneDNN kernels",
+                    "models": {"as written": movement(0.5, False, 9)},
+                },
+            ]
         },
     )
-    text = snippets.write_thread_movement(tmp_path, tmp_path / "out").read_text()
+    text = snippets.write_rerun_movement(tmp_path, tmp_path / "out").read_text()
     lines = text.splitlines()
     assert lines[0].startswith("Seed 42,")
     header, rule, *rows = lines[2:]
-    assert header.count("|") == rule.count("|") == 5 + len(TABLE1_METRICS)
+    assert header.count("|") == rule.count("|") == 6 + len(TABLE1_METRICS)
     assert rows[0] == (
-        "| as written | 1, 2 | no | 1,234 | " + " | ".join(["-0.1250"] * len(TABLE1_METRICS)) + " |"
+        "| two threads | as written | 1, 2 | no | 1,234 | "
+        + " | ".join(["-0.1250"] * len(TABLE1_METRICS))
+        + " |"
     )
-    assert rows[1].startswith("| stabilised | 1, 2 | yes | 0 | +0.0000 |")
+    assert rows[1].startswith("| two threads | stabilised | 1, 2 | yes | 0 | +0.0000 |")
+    assert rows[2].startswith("| oneDNN kernels | as written | 1, 2 | no | 9 | +0.5000 |")
 
 
 def test_the_timings_table_totals_the_stages(tmp_path):

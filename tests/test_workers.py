@@ -73,3 +73,14 @@ def test_run_with_threads_gives_tensorflow_that_many_threads_in_a_fresh_process(
     assert workers.run_with_threads(_threads, [{}], threads=1) == [(1, 1)]
     with pytest.raises(ValueError, match="at least 1"):
         workers.run_with_threads(_threads, [{}], threads=0)
+
+
+def _onednn():
+    import os
+
+    return os.environ["TF_ENABLE_ONEDNN_OPTS"]
+
+
+def test_run_with_threads_sets_its_environment_over_the_workers():
+    assert workers.run_with_threads(_onednn, [{}], threads=1) == ["0"]
+    assert workers.run_with_threads(_onednn, [{}], 1, env={"TF_ENABLE_ONEDNN_OPTS": "1"}) == ["1"]
