@@ -9,23 +9,28 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test venv data unit unit-alone unit-run nbval book-ci check-html chromium notebooks lab mutation clean
+.PHONY: book test lint venv data unit unit-alone unit-run nbval book-ci check-html chromium notebooks lab mutation clean
 
 ## book: set up, fetch the data, run the paper profile, build the HTML into _build/html
 book: data
 	$(RUN) pipeline --profile paper
 	$(RUN) build-book --run-dir runs/paper
 
-## test: strict build of a ci run with the unit tests that need no run beside it, then the
+## test: ruff, then a strict build of a ci run with the unit tests that need no run beside it, then the
 ## pipeline tests (reusing that run), nbval over the notebooks (ci profile), and the build checked
 ## page by page in headless Chromium
-test: data
+test: data lint
 	$(MAKE) -j2 book-ci unit-alone
 	$(MAKE) unit-run CI_RUN=$(CURDIR)/runs/ci
 	$(MAKE) nbval NBVAL_RUN=$(CURDIR)/runs/ci
 	$(MAKE) check-html
 
 venv: $(VENV)/.installed
+
+## lint: ruff over the package, the tests and the notebooks (configuration in pyproject.toml)
+lint: venv
+	$(VENV)/bin/ruff check ids_utils tests notebooks
+	$(VENV)/bin/ruff format --check ids_utils tests
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

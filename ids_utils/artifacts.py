@@ -126,3 +126,17 @@ def load_scaled_split(run_dir: str | Path, seed: int, part: str):
     frame = read_parquet(folder / f"{part}.parquet")
     scaler = read_json(folder / "scaler.json")
     return scale(frame, scaler), frame["attack"].to_numpy(dtype="float32"), frame
+
+
+#: The parts of each seed's split, as the preprocessing chapter writes them.
+SPLIT_PARTS = ("train", "val", "test")
+
+
+def load_parts(run_dir: str | Path, seeds) -> dict[int, dict[str, pd.DataFrame]]:
+    """Each seed's unscaled split: seed -> ``train``, ``val``, ``test`` frames."""
+    return {
+        seed: {
+            name: read_parquet(seed_dir(run_dir, seed) / f"{name}.parquet") for name in SPLIT_PARTS
+        }
+        for seed in seeds
+    }

@@ -217,3 +217,51 @@ def points_from_cross_dataset(
         if row["test set"] == cross["paper_protocol"] and row["seed"] in seeds
     ]
     return pd.DataFrame(rows)
+
+
+def learning_curve(
+    parts_by_seed: dict[int, dict],
+    features: list[str],
+    settings: dict,
+    fractions: list[float],
+    n_workers: int,
+    unscaled=(),
+    measured: pd.DataFrame | None = None,
+    desc: str = "curve",
+) -> pd.DataFrame:
+    """Both CNN-LSTMs and the best baseline at each training fraction and seed, scored
+    on the test parts.
+
+    Parameters
+    ----------
+    parts_by_seed : dict
+        Seed -> ``train``, ``val``, ``test`` parts.
+    settings : dict
+        Training settings of a profile (``threshold`` among them).
+    n_workers : int
+        Worker processes for the CNN-LSTMs (:func:`ids_utils.workers.run_jobs`).
+    unscaled : iterable of str
+        Indicator features the scaler leaves alone.
+    measured : pandas.DataFrame, optional
+        Full-size points measured elsewhere (:func:`points_from_cross_dataset`):
+        kept as they are and not trained again.
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, fraction and seed: ``train_flows`` and the scores.
+    """
+    from .experiments import train_and_test
+    from .tuning import results_frame
+    from .workers import run_jobs
+
+    measured = pd.DataFrame() if measured is None else measured
+    skip = {(1.0, seed) for seed in measured["seed"].unique()} if len(measured) else set()
+    keys, jobs = curve_jobs(parts_by_seed, features, settings, fractions, unscaled, skip)
+    trained = results_frame(keys, run_jobs(train_and_test, jobs, n_workers, desc=desc), "test")
+    baseline = baseline_curve(
+        parts_by_seed, features, settings["threshold"], fractions, unscaled, skip
+    )
+    return pd.concat([trained, baseline, measured], ignore_index=True)

@@ -474,3 +474,128 @@ def cross_dataset_answer(per_seed: pd.DataFrame, recall_table: pd.DataFrame) -> 
         f"On KDDTest+, recall on attacks of types seen in training and of new types: {detected}."
     )
     return " ".join(sentences)
+
+
+def reference_rows(
+    predictions: pd.DataFrame, seeds, threshold: float, column: str, label: str
+) -> list[dict]:
+    """Scores of a model already trained and tested (its saved predictions), one row per
+    seed, labelled ``{column: label}``: the reference a chapter's retrained models are
+    compared with, without training it again."""
+    rows = []
+    for seed in seeds:
+        reference = predictions[predictions["seed"] == seed]
+        if reference.empty:
+            raise ValueError(f"no saved predictions for seed {seed}")
+        rows.append(
+            {
+                column: label,
+                "seed": seed,
+                **score(reference["attack"], reference["probability"], threshold),
+            }
+        )
+    return rows
+
+
+def audit_runs(
+    parts: dict[int, dict],
+    features: list[str],
+    shortcuts: dict[int, list[str]],
+    reference: pd.DataFrame,
+    settings: dict,
+    n_workers: int,
+) -> tuple[pd.DataFrame, dict]:
+    """The data audit's retrainings of the CNN-LSTM as written, per seed: without the
+    seed's shortcut features, and on de-duplicated data (no test flow with a copy in
+    training).
+
+    Parameters
+    ----------
+    parts : dict
+        Seed -> ``train``, ``val``, ``test``.
+    shortcuts : dict
+        Seed -> the features removed for that seed.
+    reference : pandas.DataFrame
+        The as-written model's saved test predictions (condition ``all features``).
+    settings : dict
+        Training settings of a profile.
+
+    Returns
+    -------
+    per_seed : pandas.DataFrame
+        One row per condition and seed, in seed order.
+    removed : dict
+        Seed -> rows removed by the de-duplication (:func:`ids_utils.audit.without_train_copies`).
+    """
+    from .audit import without_train_copies
+    from .workers import run_jobs
+
+    rows = reference_rows(reference, parts, settings["threshold"], "condition", "all features")
+    keys, jobs, removed = [], [], {}
+    for seed, split in parts.items():
+        kept = [f for f in features if f not in shortcuts[seed]]
+        train, test, removed[seed] = without_train_copies(split["train"], split["test"], features)
+        deduplicated = {"train": train, "val": split["val"], "test": test}
+        for condition, data, columns in (
+            ("without shortcuts", split, kept),
+            ("de-duplicated", deduplicated, features),
+        ):
+            keys.append({"condition": condition, "seed": seed})
+            jobs.append({"parts": data, "features": columns, "seed": seed, "settings": settings})
+    results = run_jobs(train_and_test, jobs, n_workers, desc="models")
+    rows += [{**key, **result["test"]} for key, result in zip(keys, results)]
+    per_seed = pd.DataFrame(rows).sort_values(["seed"], kind="stable").reset_index(drop=True)
+    return per_seed, removed
+
+
+#: The ablation that keeps the CNN-LSTM and reorders its input features.
+PERMUTED = "permuted features"
+
+
+def ablation_runs(
+    parts: dict[int, dict],
+    features: list[str],
+    permuted: list[str],
+    variants: list[str],
+    reference: pd.DataFrame,
+    settings: dict,
+    n_workers: int,
+) -> pd.DataFrame:
+    """Every ablation variant trained and tested per seed, beside the CNN-LSTM as written
+    (from its saved predictions).
+
+    Parameters
+    ----------
+    permuted : list of str
+        The features in the fixed permuted order of the :data:`PERMUTED` variant.
+    variants : list of str
+        :data:`ids_utils.models.VARIANTS` other than the CNN-LSTM, and :data:`PERMUTED`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model and seed (the CNN-LSTM's rows first).
+    """
+    from .workers import run_jobs
+
+    rows = reference_rows(reference, parts, settings["threshold"], "model", "CNN-LSTM")
+    keys = [(seed, variant) for seed in parts for variant in variants]
+    jobs = [
+        {
+            "parts": parts[seed],
+            "seed": seed,
+            "settings": settings,
+            **(
+                {"features": permuted, "variant": "CNN-LSTM"}
+                if variant == PERMUTED
+                else {"features": features, "variant": variant}
+            ),
+        }
+        for seed, variant in keys
+    ]
+    results = run_jobs(train_and_test, jobs, n_workers, desc="models")
+    rows += [
+        {"model": variant, "seed": seed, **result["test"]}
+        for (seed, variant), result in zip(keys, results)
+    ]
+    return pd.DataFrame(rows)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .runtimes import LiteRTRunner, OnnxRunner, export_litert, export_onnx, export_onnx_native
 
@@ -384,8 +385,6 @@ def stream_benchmark(model_paths: dict, frame, n_flows: int, rates=LOAD_RATES) -
 
 def stream_tables(result: dict):
     """The stream benchmark as two frames: throughput per model, latency per input rate."""
-    import pandas as pd
-
     throughput = pd.DataFrame(
         {
             model: {
@@ -438,3 +437,31 @@ def stream_summary(result: dict, paper_ms: float, paper_rate: float) -> str:
             f"score leaving it, against the paper's {paper_ms} ms of inference alone."
         )
     return text
+
+
+def latency_summary(table: pd.DataFrame, stream: dict, paper_ms: float, paper_rate: float) -> str:
+    """The latency chapter's answer in words: the naive and the fastest single-flow paths
+    against the paper's latency, the best batched throughput against its rate, then the
+    streaming scorer (:func:`stream_summary`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per model, path and thread count: ``median_ms``, ``flows_per_second``.
+    stream : dict
+        :func:`stream_benchmark`'s result.
+    """
+    one_thread = table[table["threads"] == 1]
+    fastest = one_thread.loc[one_thread["median_ms"].idxmin()]
+    naive = one_thread[one_thread["path"] == "Keras predict"]["median_ms"].median()
+    best_rate = table["flows_per_second"].max()
+    text = (
+        f"On this machine, Keras `predict` on one flow takes {naive:.2f} ms "
+        f"({naive / paper_ms:.1f} times the paper's {paper_ms} ms); the fastest path, "
+        f"{fastest['path']} ({fastest['model']}), takes {fastest['median_ms'] * 1000:.0f} µs on "
+        f"one thread, {paper_ms / fastest['median_ms']:.0f} times under the paper's figure. "
+        f"Batched, the best path scores {best_rate:,.0f} flows per second, "
+        f"{best_rate / paper_rate:.0f} times the paper's {paper_rate:.0f}. "
+        "The two CNN-LSTMs cost the same: they differ only in the LSTM activation."
+    )
+    return text + " " + stream_summary(stream, paper_ms, paper_rate)

@@ -147,3 +147,25 @@ def test_the_svm_subsample_keeps_the_class_proportions_exactly(seed):
     assert len(sub_x) == 200 and sub_y.sum() == 20  # 10% attacks, as in the full part
     assert set(sub_x[sub_y == 1, 0]) <= set(range(100))  # rows keep their labels
     assert baselines.stratified_subsample(x, y, None, seed)[0] is x
+
+
+def test_table3_puts_our_rows_best_first_then_the_papers_quoted():
+    from ids_utils.paper import paper_claims
+
+    def summary(mean, low, high):
+        return pd.DataFrame(
+            {"mean": [mean], "ci_low": [low], "ci_high": [high]}, index=["accuracy"]
+        )
+
+    claims = paper_claims()
+    table = baselines.table3(
+        {"SVM": summary(0.9, 0.85, 0.95), "Random Forest": summary(0.97, 0.96, 0.98)}, claims
+    )
+    assert table.index[:2].tolist() == ["Random Forest", "SVM"]
+    assert table.loc["SVM", "95% CI"] == "[0.8500, 0.9500]"
+    assert (
+        table.loc["Random Forest (paper)", "accuracy"]
+        == claims.loc["random_forest_accuracy", "paper"]
+    )
+    assert table.loc["CNN-LSTM (paper)", "accuracy"] == claims.loc["accuracy", "paper"]
+    assert (table["source"] == "this build").sum() == 2 and len(table) == 6

@@ -158,3 +158,22 @@ def test_advantages_are_described_by_the_side_of_zero_their_interval_lies_on():
         "+0.0100 [-0.0200, +0.0300], no clear difference; no dropout: +0.0200 (one "
         "seed, no interval)."
     )
+
+
+def saved_predictions(seed, probability, attack):
+    return pd.DataFrame({"seed": seed, "probability": probability, "attack": attack})
+
+
+def test_reference_rows_score_each_seeds_saved_predictions():
+    predictions = pd.concat(
+        [
+            saved_predictions(1, [0.1, 0.9, 0.8, 0.2], [0, 1, 1, 1]),
+            saved_predictions(2, [0.6, 0.9, 0.8, 0.7], [0, 1, 1, 1]),
+        ]
+    )
+    rows = experiments.reference_rows(predictions, [1, 2], 0.5, "model", "CNN-LSTM")
+    assert [(r["model"], r["seed"]) for r in rows] == [("CNN-LSTM", 1), ("CNN-LSTM", 2)]
+    assert rows[0]["accuracy"] == 0.75 and rows[0]["recall"] == pytest.approx(2 / 3)
+    assert rows[1]["false_positive_rate"] == 1.0 and rows[1]["balanced_accuracy"] == 0.5
+    with pytest.raises(ValueError, match="no saved predictions for seed 3"):
+        experiments.reference_rows(predictions, [3], 0.5, "model", "CNN-LSTM")

@@ -100,3 +100,36 @@ def test_stream_header_without_features_fails_cleanly(trained):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "header lacks 39 feature(s)" in result.stderr.strip().splitlines()[-1]
+
+
+def test_the_latency_summary_compares_the_fastest_path_with_the_papers_figures():
+    table = pd.DataFrame(
+        {
+            "model": ["CNN-LSTM as written", "CNN-LSTM stabilised", "CNN-LSTM as written"],
+            "path": ["Keras predict", "ONNX Runtime (LSTM operator)", "LiteRT"],
+            "threads": [1, 1, 2],
+            "median_ms": [50.0, 0.05, 0.01],
+            "flows_per_second": [100.0, 40_000.0, 80_000.0],
+        }
+    )
+    stream = {
+        "load_model": "m",
+        "throughput": {
+            "m": {
+                "flows": 5000,
+                "flows_per_second": 20_000.0,
+                "end_to_end_flows_per_second": 15_000.0,
+                "model_flows_per_second": 25_000.0,
+            }
+        },
+        "under_load": [
+            {"rate": 1000, "startup_seconds": 0.2, "latency_ms": {"p50": 2.0, "p99": 3.5}}
+        ],
+    }
+    text = latency.latency_summary(table, stream, paper_ms=2.5, paper_rate=400.0)
+    assert "takes 50.00 ms (20.0 times the paper's 2.5 ms)" in text
+    # The fastest on one thread, not the two-thread row.
+    assert "ONNX Runtime (LSTM operator) (CNN-LSTM stabilised), takes 50 µs" in text
+    assert "50 times under the paper's figure" in text
+    assert "80,000 flows per second, 200 times the paper's 400" in text
+    assert "Fed 1,000 flows per second" in text
