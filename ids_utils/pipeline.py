@@ -338,6 +338,7 @@ def build_book(
     stage.mkdir(parents=True)
     for name in ("_toc.yml", "references.bib"):
         shutil.copy2(PROJECT_ROOT / name, stage / name)
+    shutil.copytree(PROJECT_ROOT / "_static", stage / "_static")
     write_config(run_dir, stage / "_config.yml")
     shutil.copytree(PROJECT_ROOT / "book", stage / "book")
     shutil.copytree(executed, stage / "notebooks")

@@ -139,3 +139,16 @@ def test_no_page_shows_the_build_machines_paths_or_parameter_cells():
     assert leaks == []
     page = (HTML / "notebooks" / "03_model.html").read_text()
     assert "Parameters (papermill)" not in page and "injected-parameters" not in page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_code_scrolls_sideways(server, browser, page):
+    """Code is written at 100 columns; the theme (with ``_static/code-width.css``) shows a
+    whole line at its widest page, so no visible code block scrolls horizontally."""
+    browser.get(f"{server}/{page}")
+    wide = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.cell_input pre, div.highlight pre'))"
+        ".filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)"
+        ".map(p => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)))"
+    )
+    assert wide == [], f"{page}: code that scrolls sideways, longest lines: {wide}"
