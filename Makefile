@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lint venv data unit unit-alone unit-run nbval book-ci check-html chromium notebooks lab mutation clean
+.PHONY: book test lint venv data rerun-ci unit unit-alone unit-run nbval book-ci check-html chromium notebooks lab mutation clean
 
 ## book: set up, fetch the data, run the paper profile, build the HTML into _build/html
 book: data
@@ -20,8 +20,8 @@ book: data
 ## pipeline tests (reusing that run), nbval over the notebooks (ci profile), and the build checked
 ## page by page in headless Chromium
 test: data lint
-	$(MAKE) -j2 book-ci unit-alone
-	$(MAKE) unit-run CI_RUN=$(CURDIR)/runs/ci
+	$(MAKE) -j3 book-ci unit-alone rerun-ci
+	$(MAKE) unit-run CI_RUN=$(CURDIR)/runs/ci CI_RERUN=$(CURDIR)/runs/ci-rerun
 	$(MAKE) nbval NBVAL_RUN=$(CURDIR)/runs/ci
 	$(MAKE) check-html
 
@@ -42,7 +42,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: venv
 	$(RUN) fetch-data
 
-# CI_RUN: a complete ci run the pipeline tests may reuse (set by `make test`).
+# CI_RUN, CI_RERUN: a complete ci run, and a second execution of its stages 01-05, that the
+# pipeline tests may reuse (set by `make test`).
 unit: data
 	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser --durations=15
 
@@ -52,7 +53,13 @@ unit-alone: data
 	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/test_pipeline.py --durations=10
 
 unit-run: data
-	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests/test_pipeline.py --durations=5
+	IDS_CI_RUN=$(CI_RUN) IDS_CI_RERUN=$(CI_RERUN) $(PY) -m pytest tests/test_pipeline.py --durations=5
+
+# A second execution of the stages the determinism tests compare (data to evaluation), with a
+# cache of its own, beside the ci pipeline: the cores are not full while it runs.
+rerun-ci: data
+	$(RUN) pipeline --profile ci --run-dir runs/ci-rerun --fresh --stages 01 02 03 04 05 \
+		--cache-dir runs/ci-rerun-cache
 
 # NBVAL_RUN: a ci run whose valid executions nbval compares against instead of executing
 # the notebooks again (tests/nbval_reuse.py; set by `make test`).

@@ -154,6 +154,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="execute every stage even when the stage cache holds it",
     )
+    pipe.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --stages: start from an empty run directory (a run of those stages alone)",
+    )
+    pipe.add_argument(
+        "--cache-dir", type=Path, default=None, help="the stage cache (default: runs/cache)"
+    )
     pipe.set_defaults(func=_pipeline)
 
     score = commands.add_parser("score", help="score the flows of a CSV with a saved model")
@@ -332,6 +340,8 @@ def _pipeline(args) -> int:
         source=args.source,
         stages=args.stages,
         force=args.force,
+        cache_dir=args.cache_dir,
+        fresh=args.fresh,
     )
     print(run_dir)
     return 0

@@ -79,6 +79,7 @@ def run_pipeline(
     stages: list[str] | None = None,
     force: bool = False,
     cache_dir: str | Path | None = None,
+    fresh: bool = False,
 ) -> Path:
     """Execute the stage notebooks in order with the profile's parameters, reusing the cache.
 
@@ -103,6 +104,9 @@ def run_pipeline(
         Execute every selected stage even when the cache holds it.
     cache_dir : str or Path, optional
         The stage cache (default ``runs/cache`` in the project).
+    fresh : bool, default False
+        With ``stages``: start from an empty run directory, so the run holds
+        those stages alone (a second execution to compare with a first).
 
     Returns
     -------
@@ -117,6 +121,8 @@ def run_pipeline(
     parameters.update(data_dir=str(Path(data_dir).resolve()), run_dir=str(run_dir), source=source)
     os.environ.update(QUIET_ENV)
     selected = notebook_paths(notebooks_dir, stages)
+    if stages and fresh:
+        clear_run_dir(run_dir)
     timings_path = run_dir / "artifacts" / "timings.json"
     previous = read_json(timings_path) if timings_path.is_file() else {}
     if stages:

@@ -90,8 +90,8 @@ DETERMINISM_STAGES = ["01", "02", "03", "04", "05"]
 def two_ci_runs(tmp_path_factory):
     """A complete ci run, and a second one of the stages the determinism tests compare.
 
-    ``make test`` builds the ci book first and passes that complete run in
-    ``IDS_CI_RUN`` rather than running every stage a second time; without it
+    ``make test`` makes both beside each other and passes them in ``IDS_CI_RUN``
+    and ``IDS_CI_RERUN`` rather than running the stages again; without them
     (``pytest`` alone) the fixture makes its own.
     """
     complete = os.environ.get("IDS_CI_RUN")
@@ -104,9 +104,15 @@ def two_ci_runs(tmp_path_factory):
     else:
         first = tmp_path_factory.mktemp("run0")
         pipeline.run_pipeline("ci", run_dir=first)
-    second = tmp_path_factory.mktemp("run1")
-    pipeline.clear_run_dir(second)
-    pipeline.run_pipeline("ci", run_dir=second, stages=DETERMINISM_STAGES)
+    rerun = os.environ.get("IDS_CI_RERUN")
+    if rerun:
+        second = Path(rerun)
+        states = read_json(second / "artifacts" / "stage_cache.json")["stages"]
+        executed = sorted(stage[:2] for stage, s in states.items() if s["state"] == "executed")
+        assert executed == DETERMINISM_STAGES, f"IDS_CI_RERUN={rerun} did not execute them all"
+    else:
+        second = tmp_path_factory.mktemp("run1")
+        pipeline.run_pipeline("ci", run_dir=second, stages=DETERMINISM_STAGES, fresh=True)
     return first, second
 
 

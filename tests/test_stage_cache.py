@@ -219,3 +219,14 @@ def test_nbval_compares_with_a_valid_execution_and_executes_otherwise(project, t
     assert valid_execution(notebooks / "01_first.ipynb", run_dir) is None
     status, executed, out = _nbval(notebooks, run_dir, log)
     assert "01_first" in executed  # an edited notebook is executed by nbval for real
+
+
+def test_a_fresh_run_of_some_stages_holds_those_stages_alone(project):
+    _, _, run = project
+    run()
+    executed, run_dir = run(stages=["01"], fresh=True)
+    assert executed == ["01_first"]  # executed although the cache holds it
+    assert set(read_json(run_dir / "artifacts" / "timings.json")) == {"01_first"}
+    assert not (run_dir / "artifacts" / "b.txt").exists()  # nothing of the earlier run survives
+    states = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
+    assert {stage: s["state"] for stage, s in states.items()} == {"01_first": "executed"}
