@@ -14,7 +14,8 @@ One module per concern:
   (the Beyond-the-paper runs), ``tuning`` (the sweep of unstated settings),
   ``curves`` (learning curves), ``latency``, ``paper`` (the paper's claims, the
   only typed-in values), ``ledger``, ``compare`` (two runs side by side, and
-  how far numbers move with the thread count);
+  how far numbers move with the thread count), ``reports`` (each chapter's
+  JSON report);
 - scoring: ``flowcsv`` (the one CSV reader of the scorer), ``scoring``;
 - running: ``profiles``, ``pipeline`` (papermill runner, book build),
   ``snippets`` (the Markdown the book's chapters include), ``stage_cache``,

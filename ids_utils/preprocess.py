@@ -253,3 +253,19 @@ def one_hot(
 
     features = [*numeric, *(f"{c}={v}" for c, values in categories.items() for v in values)]
     return encode(train), {name: encode(frame) for name, frame in others.items()}, features
+
+
+def split_report(parts: dict[str, pd.DataFrame], features: list[str]) -> dict:
+    """One seed's split in numbers: flows, benign and attack per part, and the test flows
+    with a copy in training (:func:`count_cross_duplicates`)."""
+    return {
+        "split": {
+            name: {
+                "flows": len(part),
+                "benign": int((part["attack"] == 0).sum()),
+                "attack": int(part["attack"].sum()),
+            }
+            for name, part in parts.items()
+        },
+        "cross_duplicates": count_cross_duplicates(parts["train"], parts["test"], features),
+    }
