@@ -11,7 +11,7 @@ import pytest
 
 from ids_utils import pipeline, snippets
 from ids_utils.artifacts import read_json
-from ids_utils.profiles import PROFILES, get_profile
+from ids_utils.profiles import PROFILES
 
 PATH_PARAMETERS = {"data_dir": "../data", "run_dir": "../runs/ci", "source": "auto"}
 
@@ -55,22 +55,6 @@ def test_committed_notebooks_declare_what_they_use_with_ci_defaults(path):
 def test_every_profile_key_is_used_by_some_chapter():
     used = set().union(*(_parameters(path) for path in pipeline.notebook_paths()))
     assert set(PROFILES["ci"]) <= used
-
-
-def test_profiles_share_their_keys():
-    assert set(PROFILES["ci"]) == set(PROFILES["paper"])
-    assert PROFILES["paper"]["n_flows"] == 100_000 and PROFILES["paper"]["benign_fraction"] == 0.9
-    with pytest.raises(ValueError, match="unknown profile"):
-        get_profile("nope")
-
-
-def test_training_settings_come_from_the_parameters():
-    from ids_utils.profiles import TRAINING_KEYS, training_settings
-
-    parameters = {**get_profile("paper"), "run_dir": "x"}
-    assert training_settings(parameters) == {key: parameters[key] for key in TRAINING_KEYS}
-    with pytest.raises(KeyError, match=r"missing from the parameters: \['epochs'\]"):
-        training_settings({k: v for k, v in parameters.items() if k != "epochs"})
 
 
 def test_source_prefers_the_original_release(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from ids_utils import prose
 from ids_utils.pipeline import PROJECT_ROOT
@@ -33,15 +32,6 @@ def test_no_number_in_the_books_prose_is_typed_by_hand():
         if (numbers := prose.typed_numbers(text))
     }
     assert not typed, f"numbers typed into prose (glue them or quote the paper): {typed}"
-
-
-@pytest.mark.parametrize("kind", ["result", "premise", "setting"])
-def test_claims_table_kinds(kind):
-    from ids_utils.paper import paper_claims
-
-    assert len(paper_claims(kind)) > 0
-    with pytest.raises(ValueError, match="unknown kind"):
-        paper_claims("guess")
 
 
 def test_readme_and_package_docstring_list_every_module():

@@ -1,0 +1,16 @@
+"""Figures: one style, saved into the run without a timestamp (identical bytes per run)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ids_utils import plots
+
+
+def test_a_saved_figure_lands_in_the_runs_figures_and_is_byte_stable(tmp_path):
+    plots.use_style()
+    counts = pd.Series({"DDoS": 30, "Benign": 5})
+    first = plots.save(plots.bar_counts(counts, "flows", "n"), tmp_path, "counts").read_bytes()
+    path = plots.save(plots.bar_counts(counts, "flows", "n"), tmp_path, "counts")
+    assert path == tmp_path / "artifacts" / "figures" / "counts.png"
+    assert path.read_bytes() == first and first.startswith(b"\x89PNG")
