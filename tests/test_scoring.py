@@ -1,4 +1,4 @@
-"""The scorer (score, score --stream) on bad and unusual inputs, run as a user would (real subprocesses).
+"""The scorer on bad and unusual inputs, run as a user would (real subprocesses).
 
 Every case asserts the exit status, one line on stderr naming the file (and
 line or column where there is one), no traceback, and no partial output.
