@@ -59,28 +59,22 @@ def test_the_parallelism_benchmark_times_both_arrangements():
     assert result["faster"] == min(("serial", "parallel"), key=lambda a: result[f"{a}_seconds"])
 
 
-def _threads():
+def _state():
+    import os
+
     import tensorflow as tf
 
+    threading = tf.config.threading
     return (
-        tf.config.threading.get_intra_op_parallelism_threads(),
-        tf.config.threading.get_inter_op_parallelism_threads(),
+        threading.get_intra_op_parallelism_threads(),
+        threading.get_inter_op_parallelism_threads(),
+        os.environ["TF_ENABLE_ONEDNN_OPTS"],
     )
 
 
-def test_run_with_threads_gives_tensorflow_that_many_threads_in_a_fresh_process():
-    assert workers.run_with_threads(_threads, [{}, {}], threads=2) == [(2, 2), (2, 2)]
-    assert workers.run_with_threads(_threads, [{}], threads=1) == [(1, 1)]
+def test_run_with_threads_runs_in_a_fresh_process_with_its_threads_and_environment():
+    onednn = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    assert workers.run_with_threads(_state, [{}, {}], 2, env=onednn) == [(2, 2, "1")] * 2
+    assert workers.run_with_threads(_state, [{}], threads=1) == [(1, 1, "0")]
     with pytest.raises(ValueError, match="at least 1"):
-        workers.run_with_threads(_threads, [{}], threads=0)
-
-
-def _onednn():
-    import os
-
-    return os.environ["TF_ENABLE_ONEDNN_OPTS"]
-
-
-def test_run_with_threads_sets_its_environment_over_the_workers():
-    assert workers.run_with_threads(_onednn, [{}], threads=1) == ["0"]
-    assert workers.run_with_threads(_onednn, [{}], 1, env={"TF_ENABLE_ONEDNN_OPTS": "1"}) == ["1"]
+        workers.run_with_threads(_state, [{}], threads=0)
