@@ -126,3 +126,69 @@ def test_table3_puts_our_rows_best_first_then_the_papers_quoted():
     )
     assert table.loc["CNN-LSTM (paper)", "accuracy"] == claims.loc["accuracy", "paper"]
     assert (table["source"] == "this build").sum() == 2 and len(table) == 6
+
+
+def test_mcnemar_on_unequal_discordant_counts_is_the_exact_binomial():
+    # Only A right on 7 flows, only B right on 2, both right on 3: P(X <= 2 or X >= 7), n = 9.
+    a = np.array([True] * 7 + [False] * 2 + [True] * 3)
+    b = np.array([False] * 7 + [True] * 2 + [True] * 3)
+    result = baselines.mcnemar(a, b)
+    assert (result["only_a"], result["only_b"]) == (7, 2)
+    assert result["p_value"] == pytest.approx(2 * (1 + 9 + 36) / 2**9)  # 0.1796875
+    assert baselines.mcnemar(b, a) == {"only_a": 2, "only_b": 7, "p_value": result["p_value"]}
+
+
+def test_mcnemar_table_keeps_each_side_and_each_seed_apart():
+    reference = pd.concat(
+        [
+            _predictions("CNN-LSTM", [1, 1, 1, 1, 1, 1]),  # right on 2-5
+            _predictions("CNN-LSTM", [0, 0, 0, 0, 0, 0]).assign(seed=2),  # right on 0, 1
+        ]
+    )
+    other = pd.concat(
+        [
+            _predictions("RF", [0, 0, 0, 0, 0, 0]),  # right on 0, 1
+            _predictions("RF", [0, 0, 0, 0, 0, 0]).assign(seed=2),
+        ]
+    )
+    table = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM").set_index("seed")
+    assert table.loc[1, "only model right"] == 2 and table.loc[1, "only reference right"] == 4
+    assert table.loc[1, "p_value"] == pytest.approx(
+        baselines.mcnemar(np.array([1, 1, 0, 0, 0, 0], bool), np.array([0, 0, 1, 1, 1, 1], bool))[
+            "p_value"
+        ]
+    )
+    assert table.loc[2, "only model right"] == 0 and table.loc[2, "p_value"] == 1.0
+
+
+def test_paired_differences_match_the_textbook_t_interval_and_test():
+    # Differences B - A: 0.05, 0.06, 0.04 (mean 0.05, sd 0.01); t(0.975, 2) = 4.302653.
+    per_seed = pd.DataFrame(
+        {
+            "model": ["A"] * 3 + ["B"] * 3,
+            "seed": [1, 2, 3] * 2,
+            "f1": [0.50, 0.50, 0.50, 0.55, 0.56, 0.54],
+        }
+    )
+    row = baselines.paired_differences(per_seed, "A", "f1").loc["B"]
+    half = 4.302653 * 0.01 / np.sqrt(3)
+    assert row["mean_difference"] == pytest.approx(0.05)
+    assert (row["ci_low"], row["ci_high"]) == (
+        pytest.approx(0.05 - half),
+        pytest.approx(0.05 + half),
+    )
+    assert row["p_value"] == pytest.approx(0.013072, abs=1e-5)  # t = 8.660, 2 df
+    assert row["n_seeds"] == 3
+
+
+def test_paired_differences_without_spread_or_with_one_seed_have_no_interval():
+    same = pd.DataFrame(
+        {"model": ["A", "A", "B", "B"], "seed": [1, 2, 1, 2], "f1": [0.5, 0.6, 0.6, 0.7]}
+    )  # B - A = 0.1 on both seeds
+    row = baselines.paired_differences(same, "A", "f1").loc["B"]
+    assert row["mean_difference"] == pytest.approx(0.1) and np.isnan(row["ci_low"])
+    assert np.isnan(row["p_value"]) and row["n_seeds"] == 2
+    one = baselines.paired_differences(same[same["seed"] == 1], "A", "f1").loc["B"]
+    assert one["n_seeds"] == 1 and np.isnan(one["ci_high"])
+    with pytest.raises(ValueError, match="no model named 'C'"):
+        baselines.paired_differences(same, "C", "f1")

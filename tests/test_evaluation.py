@@ -163,3 +163,43 @@ def test_two_seeds_already_give_an_interval_and_both_bounds_are_exact():
         "x"
     ]
     assert unbounded["ci_low"] == pytest.approx(0.5 - 12.706205 * np.sqrt(0.02) / np.sqrt(2))
+
+
+def test_predictions_frame_applies_the_threshold_inclusively_and_keeps_the_source():
+    import pandas as pd
+
+    test = pd.DataFrame(
+        {
+            "source_file": ["a.csv", "a.csv", "b.csv"],
+            "source_line": [2, 3, 9],
+            "attack": [1, 0, 1],
+            "family": ["DDoS", "Benign", "Mirai"],
+        }
+    )
+    frame = evaluation.predictions_frame(7, test, np.array([0.5, 0.49, 0.9], "float32"), 0.5)
+    assert frame["prediction"].tolist() == [1, 0, 1]  # 0.5 itself is an attack
+    assert frame["seed"].tolist() == [7, 7, 7] and frame["source_line"].tolist() == [2, 3, 9]
+    assert frame["source_file"].tolist() == ["a.csv", "a.csv", "b.csv"]
+    assert frame["family"].tolist() == ["DDoS", "Benign", "Mirai"]
+    assert frame["probability"].dtype == "float64" and frame["attack"].tolist() == [1, 0, 1]
+
+
+def test_metrics_by_seed_recomputes_each_seeds_cells():
+    import pandas as pd
+
+    predictions = pd.DataFrame(
+        {
+            "seed": [2, 2, 2, 2, 1, 1],
+            "attack": [1, 1, 0, 0, 1, 0],
+            "probability": [0.9, 0.2, 0.7, 0.1, 0.8, 0.3],
+        }
+    )
+    table = evaluation.metrics_by_seed(predictions, 0.5)
+    assert table.index.tolist() == [1, 2] and table.index.name == "seed"
+    assert (table.loc[2, "tp"], table.loc[2, "fn"], table.loc[2, "fp"], table.loc[2, "tn"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert table.loc[1, "accuracy"] == 1.0 and table.loc[2, "recall"] == 0.5

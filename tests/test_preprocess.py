@@ -137,3 +137,29 @@ def test_every_split_part_has_the_exact_family_counts(seed):
     for name, part in parts.items():
         assert part["family"].value_counts().to_dict() == expected[name], (seed, name)
     assert sorted(pd.concat(parts.values())["x"]) == list(np.arange(200.0))
+
+
+def test_one_hot_takes_categories_from_training_only():
+    train = pd.DataFrame({"n": [1.0, 2.0, 3.0], "proto": ["tcp", "udp", "tcp"]})
+    test = pd.DataFrame({"n": [4.0, 5.0], "proto": ["icmp", "udp"]})
+    encoded, others, features = preprocess.one_hot(train, {"test": test}, ["n"], ("proto",))
+    assert features == ["n", "proto=tcp", "proto=udp"]  # numeric first, categories sorted
+    assert encoded["proto=tcp"].tolist() == [1.0, 0.0, 1.0]
+    assert "proto" not in encoded.columns and "proto=icmp" not in others["test"].columns
+    # A category unseen in training has no column: all its indicators are 0.
+    assert others["test"][["proto=tcp", "proto=udp"]].to_numpy().tolist() == [[0, 0], [0, 1]]
+    assert others["test"]["n"].tolist() == [4.0, 5.0]
+
+
+def test_split_report_counts_each_part_and_the_test_copies():
+    train = pd.DataFrame({"f": [1.0, 2.0, 3.0], "attack": [0, 1, 1]})
+    test = pd.DataFrame({"f": [2.0, 9.0], "attack": [1, 0]}, index=[10, 11])
+    test["family"] = ["DDoS", "Benign"]
+    report = preprocess.split_report({"train": train, "test": test}, ["f"])
+    assert report["split"] == {
+        "train": {"flows": 3, "benign": 1, "attack": 2},
+        "test": {"flows": 2, "benign": 1, "attack": 1},
+    }
+    copies = report["cross_duplicates"]
+    assert copies["test_rows"] == 2 and copies["with_feature_copy_in_train"] == 1
+    assert copies["with_feature_and_label_copy_in_train"] == 1
