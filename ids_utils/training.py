@@ -192,11 +192,11 @@ def retrain_test_probability(
     learning_rate: float,
 ) -> dict:
     """Train a CNN-LSTM again exactly as :func:`train_detector` did, in this process's
-    thread setting, and return its attack probability for each test flow.
+    thread count and environment, and return its attack probability for each test flow.
 
-    A worker job of :func:`ids_utils.compare.thread_movement`, which measures how
-    far the same seed's numbers move with another thread count.  Nothing is
-    saved and no choice is made on the test set.
+    A worker job of :func:`ids_utils.compare.rerun_movement`, which measures how
+    far the same seed's numbers move in a rerun with one thing changed.  Nothing
+    is saved and no choice is made on the test set.
 
     Returns
     -------

@@ -89,3 +89,26 @@ def untrained_detector(tmp_path_factory, merged_sample) -> Path:
     detectors.save_detector(model, path, features, preprocess.fit_scaler(flows, features))
     detectors.onnx_graph(detectors.read_detector(path))
     return path
+
+
+@pytest.fixture
+def predictions_of():
+    """Build a model's predictions of six fixed flows (two benign, four DDoS)."""
+    return model_predictions
+
+
+def model_predictions(model: str, predicted: list[int]) -> pd.DataFrame:
+    """A model's predictions of six flows (two benign, four DDoS) of seed 1."""
+    n = len(predicted)
+    return pd.DataFrame(
+        {
+            "seed": 1,
+            "source_file": "f.csv",
+            "source_line": range(2, n + 2),
+            "probability": predicted,
+            "prediction": predicted,
+            "attack": [0, 0, 1, 1, 1, 1],
+            "family": ["Benign"] * 2 + ["DDoS"] * 4,
+            "model": model,
+        }
+    )

@@ -66,25 +66,9 @@ def test_paired_differences():
     assert 0 < table.loc["B", "p_value"] < 0.05
 
 
-def _predictions(model, predicted):
-    n = len(predicted)
-    return pd.DataFrame(
-        {
-            "seed": 1,
-            "source_file": "f.csv",
-            "source_line": range(2, n + 2),
-            "probability": predicted,
-            "prediction": predicted,
-            "attack": [0, 0, 1, 1, 1, 1],
-            "family": ["Benign"] * 2 + ["DDoS"] * 4,
-            "model": model,
-        }
-    )
-
-
-def test_mcnemar_table_counts_discordant_flows_per_seed():
-    reference = _predictions("CNN-LSTM", [0, 0, 1, 1, 0, 0])  # right on 0, 1, 2, 3
-    other = _predictions("RF", [1, 1, 1, 1, 1, 1])  # right on 2, 3, 4, 5
+def test_mcnemar_table_counts_discordant_flows_per_seed(predictions_of):
+    reference = predictions_of("CNN-LSTM", [0, 0, 1, 1, 0, 0])  # right on 0, 1, 2, 3
+    other = predictions_of("RF", [1, 1, 1, 1, 1, 1])  # right on 2, 3, 4, 5
     table = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM")
     row = table.iloc[0]
     assert (row["model"], row["reference"]) == ("RF", "CNN-LSTM")
@@ -138,17 +122,17 @@ def test_mcnemar_on_unequal_discordant_counts_is_the_exact_binomial():
     assert baselines.mcnemar(b, a) == {"only_a": 2, "only_b": 7, "p_value": result["p_value"]}
 
 
-def test_mcnemar_table_keeps_each_side_and_each_seed_apart():
+def test_mcnemar_table_keeps_each_side_and_each_seed_apart(predictions_of):
     reference = pd.concat(
         [
-            _predictions("CNN-LSTM", [1, 1, 1, 1, 1, 1]),  # right on 2-5
-            _predictions("CNN-LSTM", [0, 0, 0, 0, 0, 0]).assign(seed=2),  # right on 0, 1
+            predictions_of("CNN-LSTM", [1, 1, 1, 1, 1, 1]),  # right on 2-5
+            predictions_of("CNN-LSTM", [0, 0, 0, 0, 0, 0]).assign(seed=2),  # right on 0, 1
         ]
     )
     other = pd.concat(
         [
-            _predictions("RF", [0, 0, 0, 0, 0, 0]),  # right on 0, 1
-            _predictions("RF", [0, 0, 0, 0, 0, 0]).assign(seed=2),
+            predictions_of("RF", [0, 0, 0, 0, 0, 0]),  # right on 0, 1
+            predictions_of("RF", [0, 0, 0, 0, 0, 0]).assign(seed=2),
         ]
     )
     table = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM").set_index("seed")

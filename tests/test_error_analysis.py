@@ -8,24 +8,8 @@ import pandas as pd
 from ids_utils import error_analysis
 
 
-def _predictions(model, predicted):
-    n = len(predicted)
-    return pd.DataFrame(
-        {
-            "seed": 1,
-            "source_file": "f.csv",
-            "source_line": range(2, n + 2),
-            "probability": predicted,
-            "prediction": predicted,
-            "attack": [0, 0, 1, 1, 1, 1],
-            "family": ["Benign"] * 2 + ["DDoS"] * 4,
-            "model": model,
-        }
-    )
-
-
-def test_errors_by_family_and_outcomes():
-    preds = _predictions("CNN-LSTM", [1, 0, 1, 0, 0, 1])
+def test_errors_by_family_and_outcomes(predictions_of):
+    preds = predictions_of("CNN-LSTM", [1, 0, 1, 0, 0, 1])
     table = error_analysis.errors_by_family(preds)
     assert table.loc[(1, "Benign"), "errors"] == 1 and table.loc[(1, "DDoS"), "errors"] == 2
     outcomes = error_analysis.label_outcomes(preds).tolist()
@@ -39,9 +23,9 @@ def test_errors_by_family_and_outcomes():
     ]
 
 
-def test_miss_overlap():
+def test_miss_overlap(predictions_of):
     preds = pd.concat(
-        [_predictions("CNN-LSTM", [0, 0, 0, 0, 1, 1]), _predictions("RF", [0, 0, 0, 1, 1, 1])]
+        [predictions_of("CNN-LSTM", [0, 0, 0, 0, 1, 1]), predictions_of("RF", [0, 0, 0, 1, 1, 1])]
     )
     overlap = error_analysis.miss_overlap(preds)
     assert overlap["attack_flows"] == 4 and overlap["missed_by_reference"] == 2
