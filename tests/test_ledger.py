@@ -154,3 +154,40 @@ def test_a_chapters_name_agrees_between_the_toc_the_ledger_and_its_notebook():
         source = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
         asked = re.findall(r'glue_verdicts\(run_dir, "(\w+)"\)', source)
         assert asked == ([path.stem] if path.stem in ledger.CHAPTERS else []), path.name
+
+
+@pytest.mark.parametrize(
+    "value, low, high, verdict",
+    [
+        (0.5, 0.5, 0.7, ledger.REPRODUCED),  # the bounds belong to the interval
+        (0.7, 0.5, 0.7, ledger.REPRODUCED),
+        (0.4999, 0.5, 0.7, ledger.NOT_REPRODUCED),
+        (0.7001, 0.5, 0.7, ledger.NOT_REPRODUCED),
+        (0.6, float("nan"), 0.7, ledger.NOT_TESTABLE),  # one seed: no interval
+        (0.6, 0.5, float("nan"), ledger.NOT_TESTABLE),
+    ],
+)
+def test_the_interval_rule_at_its_edges(value, low, high, verdict):
+    assert ledger._within(value, low, high) == verdict
+
+
+@pytest.mark.parametrize(
+    "ci_low, verdict",
+    [
+        (0.001, ledger.REPRODUCED),
+        (0.0, ledger.NOT_REPRODUCED),
+        (-0.2, ledger.NOT_REPRODUCED),
+        (float("nan"), ledger.NOT_TESTABLE),
+    ],
+)
+def test_a_difference_counts_only_when_its_interval_lies_above_zero(ci_low, verdict):
+    assert ledger._above_zero({"ci_low": ci_low, "ci_high": 0.5}) == verdict
+
+
+def test_an_exact_quantity_is_reproduced_only_when_equal():
+    rows = ledger._Rows()
+    rows.exact("test_flows", paper_value("test_flows"), note="same")
+    rows.exact("test_flows", paper_value("test_flows") - 1)
+    assert [r["verdict"] for r in rows.rows] == [ledger.REPRODUCED, ledger.NOT_TESTABLE]
+    assert rows.rows[0]["paper"] == paper_value("test_flows") and rows.rows[0]["note"] == "same"
+    assert rows.rows[0]["where"] == ledger.paper_claims().loc["test_flows", "where"]
