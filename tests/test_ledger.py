@@ -191,3 +191,45 @@ def test_an_exact_quantity_is_reproduced_only_when_equal():
     assert [r["verdict"] for r in rows.rows] == [ledger.REPRODUCED, ledger.NOT_TESTABLE]
     assert rows.rows[0]["paper"] == paper_value("test_flows") and rows.rows[0]["note"] == "same"
     assert rows.rows[0]["where"] == ledger.paper_claims().loc["test_flows", "where"]
+
+
+def _latency_run(tmp_path, fastest_ms, best_rate):
+    results = [
+        {"path": "Keras predict", "threads": 1, "median_ms": 40.0, "flows_per_second": 10.0},
+        {"path": "ONNX", "threads": 1, "median_ms": fastest_ms, "flows_per_second": best_rate},
+        # Two threads are faster still, but the latency bound is judged on one thread.
+        {"path": "ONNX", "threads": 2, "median_ms": fastest_ms / 10, "flows_per_second": 1.0},
+    ]
+    write_json(tmp_path / "artifacts" / "latency.json", {"results": results})
+    table = ledger.chapter_ledger(tmp_path, "08_latency").set_index("claim")
+    return table.loc["latency_ms_per_flow"], table.loc["flows_per_second"]
+
+
+def test_latency_and_throughput_are_bounds_met_by_the_best_path(tmp_path):
+    paper_ms, paper_rate = paper_value("latency_ms_per_flow"), paper_value("flows_per_second")
+    latency, rate = _latency_run(tmp_path, paper_ms, paper_rate)  # exactly at the bounds
+    assert latency["ours"] == paper_ms and latency["verdict"] == ledger.REPRODUCED
+    assert rate["ours"] == paper_rate and rate["verdict"] == ledger.REPRODUCED
+    assert "40.00 ms" in latency["note"]
+    latency, rate = _latency_run(tmp_path, paper_ms * 1.01, paper_rate * 0.99)
+    assert latency["verdict"] == rate["verdict"] == ledger.NOT_REPRODUCED
+
+
+@pytest.mark.parametrize(
+    "offset, verdict",
+    [
+        (0.0049, ledger.REPRODUCED),
+        (-0.0049, ledger.REPRODUCED),
+        (0.0051, ledger.NOT_REPRODUCED),
+        (-0.0051, ledger.NOT_REPRODUCED),
+    ],
+)
+def test_the_natural_imbalance_is_a_ratio_within_its_tolerance(tmp_path, offset, verdict):
+    ours = paper_value("natural_imbalance") + offset
+    write_json(
+        tmp_path / "artifacts" / "class_ratio.json",
+        {"source_benign_fraction": ours, "official_benign_fraction": 0.0235},
+    )
+    row = ledger.chapter_ledger(tmp_path, "11_class_ratio").set_index("claim").iloc[0]
+    assert row["verdict"] == verdict and row["ours"] == round(ours, 4)
+    assert "2.35%" in row["note"]
