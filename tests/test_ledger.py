@@ -233,3 +233,46 @@ def test_the_natural_imbalance_is_a_ratio_within_its_tolerance(tmp_path, offset,
     row = ledger.chapter_ledger(tmp_path, "11_class_ratio").set_index("claim").iloc[0]
     assert row["verdict"] == verdict and row["ours"] == round(ours, 4)
     assert "2.35%" in row["note"]
+
+
+def _cells_run(tmp_path, n, tn_values):
+    per_seed = {
+        str(seed): {"tn": tn, "fp": 20, "fn": 38, "tp": 1962, "n": n, "diverged": False}
+        for seed, tn in zip((1, 2, 3), tn_values)
+    }
+    write_json(
+        tmp_path / "artifacts" / "metrics.json",
+        {
+            "models": {
+                STABILISED: {
+                    "aggregate": _aggregate(0.9, 0.85, 0.95),
+                    "diverged_seeds": [],
+                    "per_seed": per_seed,
+                }
+            }
+        },
+    )
+    return ledger.chapter_ledger(tmp_path, "05_evaluation").set_index("claim")
+
+
+def test_table2_cells_are_judged_by_the_range_over_seeds_only_at_the_papers_size(tmp_path):
+    paper_tn, n = paper_value("tn"), int(paper_value("test_flows"))
+    table = _cells_run(tmp_path, n, [paper_tn - 5, paper_tn, paper_tn + 5])
+    assert table.loc["tn", "verdict"] == ledger.REPRODUCED
+    assert table.loc["tn", "ours"] == pytest.approx(paper_tn)  # the mean over seeds
+    assert table.loc["tn", "note"] == f"mean count over seeds on {n:,} test flows"
+    table = _cells_run(tmp_path, n, [paper_tn + 1, paper_tn + 2, paper_tn + 3])
+    assert table.loc["tn", "verdict"] == ledger.NOT_REPRODUCED
+    table = _cells_run(tmp_path, n - 1, [paper_tn - 5, paper_tn, paper_tn + 5])
+    assert table.loc["tn", "verdict"] == ledger.NOT_TESTABLE
+
+
+def test_table1_values_its_table2_contradicts_are_inconsistent_whatever_ours(tmp_path):
+    table = _cells_run(tmp_path, 337, [300, 300, 300])
+    implied = ledger.metrics_from_confusion(
+        *(int(paper_value(c)) for c in ("tn", "fp", "fn", "tp"))
+    )
+    for name in ("accuracy", "precision", "recall"):
+        assert table.loc[name, "verdict"] == ledger.INCONSISTENT
+        assert table.loc[name, "note"].startswith(f"its Table 2 implies {implied[name]:.4f}")
+    assert table.loc["roc_auc", "verdict"] == ledger.NOT_REPRODUCED  # no Table 2 counterpart
