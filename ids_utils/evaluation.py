@@ -101,8 +101,10 @@ def summarise_over_seeds(
     n = len(per_seed)
     if n == 0:
         raise ValueError("no seeds to summarise")
-    mean = per_seed.mean()
-    std = per_seed.std(ddof=1) if n > 1 else mean * np.nan
+    # A seed without a value (a model that could not score its test set) is not skipped:
+    # the summary is then NaN, never a mean over the other seeds that hides it.
+    mean = per_seed.mean(skipna=False)
+    std = per_seed.std(ddof=1, skipna=False) if n > 1 else mean * np.nan
     half = (
         stats.t.ppf(0.5 + confidence / 2, df=n - 1) * std / np.sqrt(n) if n > 1 else mean * np.nan
     )

@@ -16,6 +16,7 @@ from sklearn.metrics import balanced_accuracy_score
 from .baselines import paired_differences
 from .diagnostics import divergence_check
 from .evaluation import CONFIDENCE, binary_metrics, summarise_over_seeds
+from .paper import TABLE1_METRICS
 from .preprocess import fit_scaler, scale, split_train_val, split_train_val_test
 from .training import train_cnn_lstm
 
@@ -32,12 +33,28 @@ METRICS = (
 
 
 def score(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
-    """Table 1 metrics plus balanced accuracy (the mean of the two classes' recalls)."""
+    """Table 1 metrics plus balanced accuracy (the mean of the two classes' recalls), and
+    ``non_finite``: the flows the model gave no finite probability.
+
+    A model that cannot score every flow (a diverged network's NaN or infinite
+    output) has no metrics: every metric and Table 2 cell is NaN, so none of
+    those flows is ever counted as benign, and ``n`` and ``non_finite`` say why.
+    """
     y_true = np.asarray(y_true)
+    probability = np.asarray(probability, dtype="float64")
+    non_finite = int((~np.isfinite(probability)).sum())
+    if non_finite:
+        unscored = (*TABLE1_METRICS, "tn", "fp", "fn", "tp", "balanced_accuracy")
+        return {
+            **dict.fromkeys(unscored, float("nan")),
+            "n": int(y_true.size),
+            "non_finite": non_finite,
+        }
     result = binary_metrics(y_true, probability, threshold)
     result["balanced_accuracy"] = float(
-        balanced_accuracy_score(y_true, (np.asarray(probability) >= threshold).astype(int))
+        balanced_accuracy_score(y_true, (probability >= threshold).astype(int))
     )
+    result["non_finite"] = 0
     return result
 
 
@@ -89,12 +106,12 @@ def train_and_test(
     tests = {"test": parts["test"]} if tests is None else tests
     probabilities = {name: _predict(model, scale(test, scaler)) for name, test in tests.items()}
     results = {
-        name: {
-            **score(test["attack"].to_numpy(), probabilities[name], settings["threshold"]),
-            "diverged": check["diverged"],
-        }
+        name: score(test["attack"].to_numpy(), probabilities[name], settings["threshold"])
         for name, test in tests.items()
     }
+    # A model that cannot score every test flow diverged, whatever its validation said.
+    diverged = check["diverged"] or any(r["non_finite"] for r in results.values())
+    results = {name: {**r, "diverged": diverged} for name, r in results.items()}
     return (results, probabilities) if return_probabilities else results
 
 
@@ -408,10 +425,17 @@ def cross_dataset_jobs(protocols: dict, settings: dict) -> list[dict]:
 def recall_by_group(
     test: pd.DataFrame, probability: np.ndarray, threshold: float, group: pd.Series
 ) -> pd.Series:
-    """Share of each group's attack flows detected (recall), e.g. by attack family."""
+    """Share of each group's attack flows detected (recall), e.g. by attack family.
+
+    A group with a flow the model gave no finite probability has no recall (NaN):
+    an unscored attack is neither detected nor missed.
+    """
     attacks = test["attack"].to_numpy() == 1
-    detected = pd.Series(np.asarray(probability)[attacks] >= threshold)
-    return detected.groupby(np.asarray(group)[attacks]).mean()
+    scores = pd.Series(np.asarray(probability, dtype="float64")[attacks])
+    groups = np.asarray(group)[attacks]
+    recall = (scores >= threshold).groupby(groups).mean()
+    unscored = (~np.isfinite(scores)).groupby(groups).any()
+    return recall.mask(unscored)
 
 
 def kddtest_recalls(

@@ -203,3 +203,12 @@ def test_metrics_by_seed_recomputes_each_seeds_cells():
         1,
     )
     assert table.loc[1, "accuracy"] == 1.0 and table.loc[2, "recall"] == 0.5
+
+
+def test_a_seed_without_a_value_makes_the_summary_unknown_not_a_mean_of_the_others():
+    import pandas as pd
+
+    per_seed = pd.DataFrame({"accuracy": [0.9, np.nan, 0.8], "recall": [0.5, 0.6, 0.7]})
+    summary = evaluation.summarise_over_seeds(per_seed)
+    assert np.isnan(summary.loc["accuracy", "mean"]) and np.isnan(summary.loc["accuracy", "ci_low"])
+    assert summary.loc["recall", "mean"] == pytest.approx(0.6)

@@ -177,3 +177,50 @@ def test_reference_rows_score_each_seeds_saved_predictions():
     assert rows[1]["false_positive_rate"] == 1.0 and rows[1]["balanced_accuracy"] == 0.5
     with pytest.raises(ValueError, match="no saved predictions for seed 3"):
         experiments.reference_rows(predictions, [3], 0.5, "model", "CNN-LSTM")
+
+
+def test_a_model_that_cannot_score_a_flow_has_no_metrics_and_no_benign_count():
+    scores = experiments.score(np.array([0, 1, 1, 0]), np.array([0.1, np.nan, 0.9, np.inf]), 0.5)
+    assert scores["non_finite"] == 2 and scores["n"] == 4
+    for name in ("accuracy", "recall", "false_positive_rate", "roc_auc", "tn", "fn"):
+        assert np.isnan(scores[name]), name  # not a single flow counted as benign
+    sound = experiments.score(np.array([0, 1]), np.array([0.2, 0.7]), 0.5)
+    assert sound["non_finite"] == 0 and sound["accuracy"] == 1.0
+
+
+class _NaNModel:
+    """A trained network whose outputs overflowed (what the as-written model can become)."""
+
+    def predict(self, x, **kwargs):
+        return np.full((len(x), 1), np.nan, dtype="float32")
+
+
+def test_a_run_whose_test_outputs_are_not_finite_is_marked_diverged(monkeypatch):
+    parts = {
+        name: pd.DataFrame({"f": [0.0, 1.0, 2.0, 3.0], "attack": [0, 1, 0, 1]})
+        for name in ("train", "val", "test")
+    }
+    sound_check = {"diverged": False, "reasons": []}
+    monkeypatch.setattr(
+        experiments,
+        "fit_cnn_lstm",
+        lambda *a, **k: (
+            _NaNModel(),
+            preprocess.fit_scaler(parts["train"], ["f"]),
+            None,
+            sound_check,
+        ),
+    )
+    results = experiments.train_and_test(parts, ["f"], 0, {"threshold": 0.5})
+    assert results["test"]["diverged"] and results["test"]["non_finite"] == 4
+    assert np.isnan(results["test"]["accuracy"])
+
+
+def test_a_group_with_an_unscored_attack_has_no_recall():
+    test = pd.DataFrame({"attack": [1, 1, 1, 1, 0]})
+    group = pd.Series(["DoS", "DoS", "Probe", "Probe", "normal"])
+    recall = experiments.recall_by_group(
+        test, np.array([0.9, 0.1, 0.9, np.nan, np.nan]), 0.5, group
+    )
+    assert recall["DoS"] == 0.5 and np.isnan(recall["Probe"])
+    assert "normal" not in recall.index  # benign flows have no recall
