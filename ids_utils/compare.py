@@ -248,7 +248,7 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
     """Compare a run's predictions of a seed's test flows with a rerun's probabilities."""
     import numpy as np
 
-    from .evaluation import binary_metrics
+    from .evaluation import scored_metrics
     from .paper import TABLE1_METRICS
 
     probability = np.asarray(probability, dtype="float64")
@@ -257,8 +257,8 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
             f"the rerun scored {len(probability)} test flows, the run {len(published)}"
         )
     y = published["attack"].to_numpy()
-    run = binary_metrics(y, published["probability"].to_numpy(), threshold)
-    rerun = binary_metrics(y, probability, threshold)
+    run = scored_metrics(y, published["probability"].to_numpy(), threshold)
+    rerun = scored_metrics(y, probability, threshold)
     difference = np.abs(probability - published["probability"].to_numpy())
     flipped = (probability >= threshold) != (published["prediction"].to_numpy() == 1)
     return {

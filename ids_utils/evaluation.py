@@ -76,6 +76,26 @@ def binary_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, flo
     return {**ordered, "tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": int(y_true.size)}
 
 
+def scored_metrics(y_true, probability, threshold: float = 0.5) -> dict[str, float]:
+    """:func:`binary_metrics` plus ``non_finite``, the flows the model gave no finite
+    probability.
+
+    A model that cannot score every flow (a diverged network's NaN or infinite
+    output) has no metrics: every metric and Table 2 cell is NaN, so none of
+    those flows is ever counted as benign, and ``n`` and ``non_finite`` say why.
+    """
+    probability = np.asarray(probability, dtype="float64")
+    non_finite = int((~np.isfinite(probability)).sum())
+    if non_finite:
+        unscored = (*TABLE1_METRICS, "tn", "fp", "fn", "tp")
+        return {
+            **dict.fromkeys(unscored, float("nan")),
+            "n": int(np.asarray(y_true).size),
+            "non_finite": non_finite,
+        }
+    return {**binary_metrics(y_true, probability, threshold), "non_finite": 0}
+
+
 def summarise_over_seeds(
     per_seed: pd.DataFrame,
     confidence: float = CONFIDENCE,
@@ -182,7 +202,7 @@ def metrics_report(
 def metrics_by_seed(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """Table 1 metrics and Table 2 cells per seed, recomputed from a predictions frame."""
     rows = {
-        seed: binary_metrics(part["attack"], part["probability"], threshold)
+        seed: scored_metrics(part["attack"], part["probability"], threshold)
         for seed, part in predictions.groupby("seed")
     }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")

@@ -15,8 +15,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from .baselines import paired_differences
 from .diagnostics import divergence_check
-from .evaluation import CONFIDENCE, binary_metrics, summarise_over_seeds
-from .paper import TABLE1_METRICS
+from .evaluation import CONFIDENCE, scored_metrics, summarise_over_seeds
 from .preprocess import fit_scaler, scale, split_train_val, split_train_val_test
 from .training import train_cnn_lstm
 
@@ -33,28 +32,15 @@ METRICS = (
 
 
 def score(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
-    """Table 1 metrics plus balanced accuracy (the mean of the two classes' recalls), and
-    ``non_finite``: the flows the model gave no finite probability.
-
-    A model that cannot score every flow (a diverged network's NaN or infinite
-    output) has no metrics: every metric and Table 2 cell is NaN, so none of
-    those flows is ever counted as benign, and ``n`` and ``non_finite`` say why.
-    """
-    y_true = np.asarray(y_true)
-    probability = np.asarray(probability, dtype="float64")
-    non_finite = int((~np.isfinite(probability)).sum())
-    if non_finite:
-        unscored = (*TABLE1_METRICS, "tn", "fp", "fn", "tp", "balanced_accuracy")
-        return {
-            **dict.fromkeys(unscored, float("nan")),
-            "n": int(y_true.size),
-            "non_finite": non_finite,
-        }
-    result = binary_metrics(y_true, probability, threshold)
-    result["balanced_accuracy"] = float(
-        balanced_accuracy_score(y_true, (probability >= threshold).astype(int))
+    """:func:`~ids_utils.evaluation.scored_metrics` plus balanced accuracy (the mean of
+    the two classes' recalls; NaN, like every metric, for a model that cannot score
+    every flow)."""
+    result = scored_metrics(y_true, probability, threshold)
+    result["balanced_accuracy"] = (
+        float("nan")
+        if result["non_finite"]
+        else float(balanced_accuracy_score(y_true, (np.asarray(probability) >= threshold)))
     )
-    result["non_finite"] = 0
     return result
 
 

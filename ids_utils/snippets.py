@@ -99,27 +99,24 @@ def write_parallelism(run_dir: Path, folder: Path) -> Path:
 
 def write_rerun_movement(run_dir: Path, folder: Path) -> Path:
     """Write the table of how far one seed's Table 1 metrics moved in reruns with one thing
-    changed (``rerun_movement.json``, from the baselines chapter)."""
-    from .paper import TABLE1_METRICS
+    changed (``rerun_movement.json``, from the baselines chapter), as
+    :func:`ids_utils.compare.movement_table` lays it out."""
+    from .compare import movement_table
 
     reruns = read_json(run_dir / "artifacts" / "rerun_movement.json")["reruns"]
+    table = movement_table(reruns).reset_index()
+    metrics = list(table.columns[5:])
     rows = [
-        "| change | model | threads (run, rerun) | identical probabilities | flipped predictions | "
-        + " | ".join(TABLE1_METRICS)
-        + " |",
-        "| --- | --- | --- | --- | ---: | " + " | ".join("---:" for _ in TABLE1_METRICS) + " |",
+        "| " + " | ".join(table.columns) + " |",
+        "| --- | --- | --- | --- | ---: | " + " | ".join("---:" for _ in metrics) + " |",
     ]
-    for report in reruns:
-        for model, result in report["models"].items():
-            changes = " | ".join(
-                f"{result['metrics'][metric]['difference']:+.4f}" for metric in TABLE1_METRICS
-            )
-            rows.append(
-                f"| {report['change']} | {model} | "
-                f"{result['threads_run']}, {result['threads_rerun']} | "
-                f"{'yes' if result['identical_probabilities'] else 'no'} | "
-                f"{result['flipped_predictions']:,} | {changes} |"
-            )
+    for row in table.itertuples(index=False):
+        change, model, threads, identical, flipped, *changes = row
+        rows.append(
+            f"| {change} | {model} | {threads} | {'yes' if identical else 'no'} | {flipped:,} | "
+            + " | ".join(f"{value:+.4f}" for value in changes)
+            + " |"
+        )
     seeds = sorted({report["seed"] for report in reruns})
     text = (
         f"Seed {', '.join(map(str, seeds))}, each metric's change (rerun minus run) on that "

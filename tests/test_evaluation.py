@@ -212,3 +212,15 @@ def test_a_seed_without_a_value_makes_the_summary_unknown_not_a_mean_of_the_othe
     summary = evaluation.summarise_over_seeds(per_seed)
     assert np.isnan(summary.loc["accuracy", "mean"]) and np.isnan(summary.loc["accuracy", "ci_low"])
     assert summary.loc["recall", "mean"] == pytest.approx(0.6)
+
+
+def test_a_seed_the_model_could_not_score_has_no_metrics_in_the_evaluation_chapter():
+    import pandas as pd
+
+    predictions = pd.DataFrame(
+        {"seed": [1, 1, 2, 2], "attack": [1, 0, 1, 0], "probability": [0.9, 0.1, np.nan, 0.1]}
+    )
+    table = evaluation.metrics_by_seed(predictions, 0.5)
+    assert table.loc[1, "accuracy"] == 1.0 and table.loc[1, "non_finite"] == 0
+    assert table.loc[2, "non_finite"] == 1 and np.isnan(table.loc[2, "tn"])  # no benign count
+    assert np.isnan(table.loc[2, "accuracy"])
