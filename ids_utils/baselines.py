@@ -160,10 +160,20 @@ def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per other model and seed: ``reference``, ``model``, ``seed``,
-        ``only model right``, ``only reference right``, ``p_value``.
+        ``only model right``, ``only reference right``, ``p_value`` and
+        ``unscored`` (flows either model could not score).  With an unscored
+        flow the test is not made (counts and p-value NaN): whether either
+        model was right on it is unknown.
     """
     keys = ["seed", "source_file", "source_line"]
-    correct = predictions.assign(correct=predictions["prediction"] == predictions["attack"])
+    # -1: unscored (a missing prediction); never counted as right or wrong.
+    correct = predictions.assign(
+        correct=np.where(
+            predictions["prediction"].isna(),
+            -1,
+            (predictions["prediction"].fillna(-1) == predictions["attack"]).astype(int),
+        )
+    )
     ours = correct[correct["model"] == reference][[*keys, "correct"]]
     if ours.empty:
         raise ValueError(f"no predictions of the reference model {reference!r}")
@@ -172,7 +182,11 @@ def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
         merged = part.merge(ours, on=keys, suffixes=("", "_reference"), validate="one_to_one")
         if len(merged) != len(part):
             raise ValueError(f"{model}, seed {seed}: not scored on the reference's test flows")
-        result = mcnemar(merged["correct"], merged["correct_reference"])
+        unscored = int(((merged["correct"] == -1) | (merged["correct_reference"] == -1)).sum())
+        if unscored:
+            result = {"only_a": np.nan, "only_b": np.nan, "p_value": np.nan}
+        else:
+            result = mcnemar(merged["correct"] == 1, merged["correct_reference"] == 1)
         rows.append(
             {
                 "reference": reference,
@@ -181,9 +195,36 @@ def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
                 "only model right": result["only_a"],
                 "only reference right": result["only_b"],
                 "p_value": result["p_value"],
+                "unscored": unscored,
             }
         )
     return pd.DataFrame(rows)
+
+
+def mcnemar_summary(mcnemar_tests: pd.DataFrame) -> pd.DataFrame:
+    """McNemar tests summed over seeds, per reference and model.
+
+    Parameters
+    ----------
+    mcnemar_tests : pandas.DataFrame
+        :func:`mcnemar_table` rows, with their ``reference``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Discordant counts summed over seeds, the flows left unscored and the
+        largest p-value over seeds; counts and p-value are NaN when any seed's
+        test could not be made (a sum over the other seeds would hide it).
+    """
+    grouped = mcnemar_tests.groupby(["reference", "model"])
+    summary = grouped.agg(
+        {"only model right": "sum", "only reference right": "sum", "unscored": "sum"}
+    ).astype({"only model right": float, "only reference right": float})
+    summary["largest p over seeds"] = grouped["p_value"].max()
+    untested = grouped["p_value"].apply(lambda p: p.isna().any())
+    columns = ["only model right", "only reference right", "largest p over seeds"]
+    summary.loc[untested, columns] = np.nan
+    return summary
 
 
 def paired_differences(
@@ -268,6 +309,7 @@ def ranking_verdict(
             continue
         tests = mcnemar_tests[mcnemar_tests["model"] == model]
         hits = int((tests["p_value"] < alpha).sum())
+        untested = int(tests["p_value"].isna().sum())
         significant[model] = hits
         diff = accuracy_differences.loc[model]
         interval = (
@@ -277,7 +319,8 @@ def ranking_verdict(
         )
         lines.append(
             f"{model} minus {reference}: {diff['mean_difference']:+.4f} accuracy"
-            f"{interval}; McNemar p < {alpha} in {hits} of {len(tests)} seed(s)."
+            f"{interval}; McNemar p < {alpha} in {hits} of {len(tests)} seed(s)"
+            + (f" ({untested} not tested: flows a model could not score)." if untested else ".")
         )
     return {
         "order": list(order.index),

@@ -260,7 +260,9 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
     run = scored_metrics(y, published["probability"].to_numpy(), threshold)
     rerun = scored_metrics(y, probability, threshold)
     difference = np.abs(probability - published["probability"].to_numpy())
-    flipped = (probability >= threshold) != (published["prediction"].to_numpy() == 1)
+    # -1 for an unscored flow: becoming scorable, or unscorable, is a change of class too.
+    rerun_class = np.where(np.isfinite(probability), probability >= threshold, -1)
+    flipped = rerun_class != published["prediction"].fillna(-1).to_numpy("int64")
     return {
         "identical_probabilities": bool(
             np.array_equal(

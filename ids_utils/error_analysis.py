@@ -19,32 +19,62 @@ def errors_by_family(predictions: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index (seed, family); columns ``flows``, ``errors`` (FP for benign, FN
-        for attack families) and ``error_rate``.
+        Index (seed, family); columns ``flows``, ``unscored`` (flows the model
+        could not score), ``errors`` (FP for benign, FN for attack families,
+        among the scored flows) and ``error_rate``, which is unknown (NaN) for
+        a group holding an unscored flow: its error could be either way.
     """
-    wrong = predictions["prediction"] != predictions["attack"]
+    predicted = predictions["prediction"].fillna(-1).to_numpy("int64")
+    unscored = predicted == -1
+    wrong = ~unscored & (predicted != predictions["attack"].to_numpy())
     table = (
-        predictions.assign(wrong=wrong)
-        .groupby(["seed", "family"], observed=True)["wrong"]
-        .agg(["size", "sum"])
-        .rename(columns={"size": "flows", "sum": "errors"})
+        predictions.assign(wrong=wrong, unscored=unscored)
+        .groupby(["seed", "family"], observed=True)
+        .agg(flows=("wrong", "size"), unscored=("unscored", "sum"), errors=("wrong", "sum"))
     )
-    table["errors"] = table["errors"].astype(int)
-    table["error_rate"] = table["errors"] / table["flows"]
+    table = table.astype({"unscored": int, "errors": int})
+    table["error_rate"] = np.where(table["unscored"] == 0, table["errors"] / table["flows"], np.nan)
     return table
 
 
+def errors_over_seeds(by_family: pd.DataFrame) -> pd.DataFrame:
+    """:func:`errors_by_family` tables of several models summed over seeds.
+
+    Parameters
+    ----------
+    by_family : pandas.DataFrame
+        Index (model, seed, family), the columns of :func:`errors_by_family`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (model, family): ``flows``, ``unscored``, ``errors`` and
+        ``error rate``, unknown (NaN) where a flow was not scored.
+    """
+    totals = by_family.groupby(["model", "family"])[["flows", "unscored", "errors"]].sum()
+    rate = totals["errors"] / totals["flows"]
+    totals["error rate"] = np.where(totals["unscored"] == 0, rate, np.nan)
+    return totals
+
+
 def label_outcomes(predictions: pd.DataFrame) -> pd.Series:
-    """Each flow's outcome: benign (correct), false positive, caught attack, missed attack."""
+    """Each flow's outcome: benign (correct), false positive, caught attack, missed
+    attack, or unscored (the model gave no finite probability)."""
+    predicted = predictions["prediction"].fillna(-1).to_numpy("int64")
+    attack = predictions["attack"].to_numpy()
     outcome = np.select(
         [
-            (predictions["attack"] == 0) & (predictions["prediction"] == 0),
-            (predictions["attack"] == 0) & (predictions["prediction"] == 1),
-            (predictions["attack"] == 1) & (predictions["prediction"] == 1),
+            predicted == -1,
+            (attack == 0) & (predicted == 0),
+            (attack == 0) & (predicted == 1),
+            (attack == 1) & (predicted == 1),
+            (attack == 1) & (predicted == 0),
         ],
-        ["benign", "false positive", "caught attack"],
-        default="missed attack",
+        ["unscored", "benign", "false positive", "caught attack", "missed attack"],
+        default="",
     )
+    if (outcome == "").any():
+        raise ValueError("predictions and labels must be 0 or 1 (or a missing prediction)")
     return pd.Series(outcome, index=predictions.index, name="outcome")
 
 
@@ -114,13 +144,15 @@ def miss_overlap(predictions: pd.DataFrame, reference: str = "CNN-LSTM") -> dict
     """Attack flows missed by every model, and by the reference model alone.
 
     ``predictions`` holds every model's predictions (column ``model``) on the
-    same flows.
+    same flows.  An attack a model could not score is not counted as missed
+    (nor as caught): it is counted in ``unscored_by_each``, and a flow that
+    some model did not score is left out of ``missed_by_all``.
     """
     attacks = predictions[predictions["attack"] == 1]
-    missed = attacks.assign(missed=attacks["prediction"] == 0).pivot_table(
-        index=KEYS, columns="model", values="missed", aggfunc="first"
+    outcome = attacks.assign(code=attacks["prediction"].fillna(-1).astype(int)).pivot_table(
+        index=KEYS, columns="model", values="code", aggfunc="first"
     )
-    missed = missed.astype(bool)
+    missed, unscored = outcome == 0, outcome == -1
     others = missed.drop(columns=reference)
     return {
         "attack_flows": int(len(missed)),
@@ -128,4 +160,5 @@ def miss_overlap(predictions: pd.DataFrame, reference: str = "CNN-LSTM") -> dict
         "missed_by_all": int(missed.all(axis=1).sum()),
         "missed_only_by_reference": int((missed[reference] & ~others.any(axis=1)).sum()),
         "missed_by_each": {m: int(v) for m, v in missed.sum().items()},
+        "unscored_by_each": {m: int(v) for m, v in unscored.sum().items()},
     }

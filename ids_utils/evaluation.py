@@ -137,14 +137,32 @@ def summarise_over_seeds(
 def predictions_frame(
     seed: int, test: pd.DataFrame, probability: np.ndarray, threshold: float
 ) -> pd.DataFrame:
-    """Per test flow: seed, source, probability, prediction, label and family."""
+    """Per test flow: seed, source, probability, prediction, label and family.
+
+    ``prediction`` is pandas' nullable ``Int8``: a flow whose probability is
+    NaN or infinite could not be scored, and its prediction is missing (``<NA>``),
+    never 0 (benign); every consumer counts such flows as unscored.
+
+    Raises
+    ------
+    ValueError
+        If there are not as many probabilities as test flows.
+    """
+    probability = np.asarray(probability, dtype="float64")
+    if probability.shape != (len(test),):
+        raise ValueError(
+            f"seed {seed}: {probability.size} probabilities for {len(test)} test flows"
+        )
+    scored = np.isfinite(probability)
+    prediction = pd.array(np.where(scored, probability >= threshold, 0), dtype="Int8")
+    prediction[~scored] = pd.NA
     return pd.DataFrame(
         {
             "seed": np.full(len(test), seed, dtype="int64"),
             "source_file": test["source_file"].to_numpy(),
             "source_line": test["source_line"].to_numpy(),
-            "probability": np.asarray(probability, dtype="float64"),
-            "prediction": (np.asarray(probability) >= threshold).astype("int8"),
+            "probability": probability,
+            "prediction": prediction,
             "attack": test["attack"].to_numpy(dtype="int8"),
             "family": test["family"].to_numpy(),
         }

@@ -176,3 +176,41 @@ def test_paired_differences_without_spread_or_with_one_seed_have_no_interval():
     assert one["n_seeds"] == 1 and np.isnan(one["ci_high"])
     with pytest.raises(ValueError, match="no model named 'C'"):
         baselines.paired_differences(same, "C", "f1")
+
+
+def test_mcnemar_table_makes_no_test_on_flows_a_model_could_not_score(predictions_of):
+    reference = predictions_of("CNN-LSTM", [0, 0, 1, 1, 0, 0])
+    other = predictions_of("RF", [1, 1, 1, 1, 1, 1])
+    other["prediction"] = pd.array([1, 1, None, 1, 1, 1], dtype="Int8")
+    row = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM").iloc[0]
+    # Unknown whether RF was right on flow 2: no counts, no p-value, never "right" or "wrong".
+    assert row["unscored"] == 1
+    assert np.isnan(row["p_value"]) and np.isnan(row["only model right"])
+    scored = baselines.mcnemar_table(
+        pd.concat([reference, predictions_of("RF", [1, 1, 1, 1, 1, 1])]), "CNN-LSTM"
+    ).iloc[0]
+    assert scored["unscored"] == 0 and scored["p_value"] == 1.0
+
+
+def test_mcnemar_summary_sums_seeds_and_marks_an_untested_seed(predictions_of):
+    reference = pd.concat(
+        [
+            predictions_of("CNN-LSTM", [0, 0, 1, 1, 0, 0]),
+            predictions_of("CNN-LSTM", [0, 0, 1, 1, 0, 0]).assign(seed=2),
+        ]
+    )
+    rf = pd.concat(
+        [
+            predictions_of("RF", [1, 1, 1, 1, 1, 1]),
+            predictions_of("RF", [0, 0, 1, 1, 1, 1]).assign(seed=2),
+        ]
+    )
+    tests = baselines.mcnemar_table(pd.concat([reference, rf]), "CNN-LSTM")
+    summary = baselines.mcnemar_summary(tests).loc[("CNN-LSTM", "RF")]
+    assert summary["only model right"] == 4 and summary["only reference right"] == 2
+    assert summary["largest p over seeds"] == 1.0 and summary["unscored"] == 0
+    rf["prediction"] = pd.array([1, 1, 1, 1, 1, 1, 0, 0, None, 1, 1, 1], dtype="Int8")
+    tests = baselines.mcnemar_table(pd.concat([reference, rf]), "CNN-LSTM")
+    summary = baselines.mcnemar_summary(tests).loc[("CNN-LSTM", "RF")]
+    assert summary["unscored"] == 1 and np.isnan(summary["largest p over seeds"])
+    assert np.isnan(summary["only model right"])

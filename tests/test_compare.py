@@ -149,6 +149,13 @@ def test_a_flipped_flow_moves_the_metrics_by_its_weight():
     assert metrics["false_positive_rate"]["difference"] == 0.0
 
 
+def test_a_flow_that_becomes_scorable_or_unscorable_changes_class():
+    published = published_predictions([0.1, np.nan, 0.4, 0.9], [0, 1, 1, 1])
+    published["prediction"] = pd.array([0, None, 0, 1], dtype="Int8")
+    assert compare._movement(published, [0.1, 0.2, np.inf, 0.9], 0.5)["flipped_predictions"] == 2
+    assert compare._movement(published, [0.1, np.nan, 0.4, 0.9], 0.5)["flipped_predictions"] == 0
+
+
 def test_a_rerun_of_other_flows_is_refused():
     published = published_predictions([0.1, 0.7], [0, 1])
     with pytest.raises(ValueError, match="3 test flows, the run 2"):

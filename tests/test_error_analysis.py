@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ids_utils import error_analysis
 
@@ -49,3 +50,50 @@ def test_intensity_test_direction():
     assert error_analysis.slow_rate_verdict(test).startswith("supported")
     few = error_analysis.intensity_test(flows.iloc[18:], ["Rate"])
     assert error_analysis.slow_rate_verdict(few).startswith("not testable")
+
+
+def test_an_unscored_flow_is_neither_benign_nor_missed(predictions_of):
+    preds = predictions_of("CNN-LSTM", [0, 0, 0, 0, 1, 1])
+    preds["prediction"] = pd.array([None, 0, None, 0, 1, 1], dtype="Int8")
+    outcomes = error_analysis.label_outcomes(preds).tolist()
+    assert outcomes == [
+        "unscored",
+        "benign",
+        "unscored",
+        "missed attack",
+        "caught attack",
+        "caught attack",
+    ]
+    table = error_analysis.errors_by_family(preds)
+    benign, ddos = table.loc[(1, "Benign")], table.loc[(1, "DDoS")]
+    assert (benign["flows"], benign["unscored"], benign["errors"]) == (2, 1, 0)
+    assert (ddos["flows"], ddos["unscored"], ddos["errors"]) == (4, 1, 1)
+    assert np.isnan(benign["error_rate"]) and np.isnan(ddos["error_rate"])
+    scored = error_analysis.errors_by_family(predictions_of("CNN-LSTM", [1, 0, 1, 0, 0, 1]))
+    assert scored.loc[(1, "DDoS"), "error_rate"] == 0.5
+    assert scored.loc[(1, "Benign"), "unscored"] == 0
+    rf = predictions_of("RF", [0, 0, 0, 0, 0, 1])
+    overlap = error_analysis.miss_overlap(pd.concat([preds, rf]))
+    assert overlap["missed_by_each"] == {"CNN-LSTM": 1, "RF": 3}
+    assert overlap["unscored_by_each"] == {"CNN-LSTM": 1, "RF": 0}
+    assert overlap["missed_by_all"] == 1  # flow 3; flow 2 is unscored by the CNN-LSTM
+
+
+def test_outcomes_refuse_a_label_that_is_not_0_or_1(predictions_of):
+    preds = predictions_of("CNN-LSTM", [0, 0, 0, 0, 1, 1]).assign(attack=[0, 0, 2, 1, 1, 1])
+    with pytest.raises(ValueError, match="0 or 1"):
+        error_analysis.label_outcomes(preds)
+
+
+def test_errors_over_seeds_sum_and_leave_an_unscored_family_unknown(predictions_of):
+    one = predictions_of("CNN-LSTM", [1, 0, 1, 0, 0, 1])
+    two = predictions_of("CNN-LSTM", [0, 0, 1, 1, 1, 1]).assign(seed=2)
+    two["prediction"] = pd.array([None, 0, 1, 1, 1, 1], dtype="Int8")
+    by_family = pd.concat(
+        {"CNN-LSTM": error_analysis.errors_by_family(pd.concat([one, two]))}, names=["model"]
+    )
+    totals = error_analysis.errors_over_seeds(by_family)
+    ddos, benign = totals.loc[("CNN-LSTM", "DDoS")], totals.loc[("CNN-LSTM", "Benign")]
+    assert (ddos["flows"], ddos["errors"], ddos["error rate"]) == (8, 2, 0.25)
+    assert (benign["flows"], benign["unscored"], benign["errors"]) == (4, 1, 1)
+    assert np.isnan(benign["error rate"])

@@ -184,6 +184,20 @@ def test_predictions_frame_applies_the_threshold_inclusively_and_keeps_the_sourc
     assert frame["probability"].dtype == "float64" and frame["attack"].tolist() == [1, 0, 1]
 
 
+def test_predictions_frame_leaves_an_unscored_flow_without_a_prediction():
+    import pandas as pd
+
+    test = pd.DataFrame(
+        {"source_file": ["a.csv"] * 3, "source_line": [2, 3, 4], "attack": [1, 1, 0]}
+    ).assign(family=["DDoS", "DDoS", "Benign"])
+    frame = evaluation.predictions_frame(1, test, np.array([np.nan, np.inf, 0.1]), 0.5)
+    # Never 0 (benign): the prediction of a NaN or infinite probability is missing.
+    assert frame["prediction"].isna().tolist() == [True, True, False]
+    assert frame["prediction"].iloc[2] == 0
+    with pytest.raises(ValueError, match="2 probabilities for 3 test flows"):
+        evaluation.predictions_frame(1, test, np.array([0.1, 0.2]), 0.5)
+
+
 def test_metrics_by_seed_recomputes_each_seeds_cells():
     import pandas as pd
 
