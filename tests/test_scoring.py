@@ -97,6 +97,7 @@ BAD_ROWS = {
 }
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("case", sorted(BAD_ROWS))
 def test_a_bad_row_is_invalid_in_both_modes_and_the_rest_is_scored(
     tmp_path, untrained_detector, unlabelled_lines, case
@@ -136,6 +137,7 @@ def test_a_bad_row_is_invalid_in_both_modes_and_the_rest_is_scored(
     } == file_probabilities
 
 
+@pytest.mark.cli
 def test_an_unknown_label_is_invalid_not_benign(tmp_path, untrained_detector, sample_lines):
     rows = [sample_lines[0], sample_lines[1], sample_lines[2].replace(",Benign,", ",Zzz,")]
     path = write(tmp_path / "labelled.csv", rows)
@@ -144,6 +146,7 @@ def test_an_unknown_label_is_invalid_not_benign(tmp_path, untrained_detector, sa
     assert json.loads(result.stdout)["n"] == 1  # the metrics cover the scored row only
 
 
+@pytest.mark.cli
 def test_blank_lines_bom_and_crlf_change_nothing(tmp_path, untrained_detector, unlabelled_lines):
     plain = write(tmp_path / "plain.csv", unlabelled_lines[:6])
     odd = write(
@@ -188,6 +191,7 @@ HEADERS = {
 }
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("case", sorted(HEADERS))
 def test_an_unusable_header_fails_cleanly_in_both_modes(
     tmp_path, untrained_detector, unlabelled_lines, case
@@ -212,6 +216,7 @@ def test_an_unusable_header_fails_cleanly_in_both_modes(
     )
 
 
+@pytest.mark.cli
 def test_empty_and_header_only_streams(untrained_detector, unlabelled_lines):
     one_line_error(
         run("score", "--model", untrained_detector, "--stream", stdin=b""),
@@ -230,6 +235,7 @@ def test_empty_and_header_only_streams(untrained_detector, unlabelled_lines):
     assert json.loads(header_only.stderr)["summary"]["flows"] == 0
 
 
+@pytest.mark.cli
 def test_a_failed_run_leaves_an_existing_output_untouched(
     tmp_path, untrained_detector, unlabelled_lines
 ):
@@ -255,6 +261,7 @@ def test_a_failed_run_leaves_an_existing_output_untouched(
         "full disk",
     ],
 )
+@pytest.mark.cli
 def test_paths_and_modes_fail_cleanly(tmp_path, untrained_detector, unlabelled_lines, case):
     good = write(tmp_path / "good.csv", unlabelled_lines[:3])
     model = ["--model", untrained_detector]
@@ -290,6 +297,7 @@ def test_paths_and_modes_fail_cleanly(tmp_path, untrained_detector, unlabelled_l
         one_line_error(result, 1, "No space left on device")
 
 
+@pytest.mark.cli
 def test_output_piped_into_head_stops_without_a_traceback(
     tmp_path, untrained_detector, unlabelled_lines
 ):
@@ -352,6 +360,7 @@ DETECTORS = {
 }
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("kind", sorted(DETECTORS))
 def test_a_bad_detector_is_refused_in_one_line(
     tmp_path, untrained_detector, unlabelled_lines, kind
@@ -367,6 +376,7 @@ def test_a_bad_detector_is_refused_in_one_line(
     )
 
 
+@pytest.mark.cli
 def test_missing_and_folder_models(tmp_path, unlabelled_lines):
     good = write(tmp_path / "good.csv", unlabelled_lines[:3])
     one_line_error(
@@ -381,6 +391,7 @@ def test_missing_and_folder_models(tmp_path, unlabelled_lines):
 # --- other commands ---------------------------------------------------------------------------
 
 
+@pytest.mark.cli
 def test_other_commands_turn_bad_arguments_into_one_line(tmp_path, untrained_detector):
     a_file = write(tmp_path / "a_file", ["x"])
     cases = [
@@ -421,6 +432,7 @@ def reference(untrained_detector, unlabelled_lines, tmp_path_factory):
     return [float(r.split(",")[2]) for r in rows]
 
 
+@pytest.mark.cli
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -469,6 +481,7 @@ def test_random_mixes_score_every_good_row_once_in_order_in_both_modes(
 # --- the scoring path stays light -------------------------------------------------------------
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("mode", ["--stream", "--input"])
 def test_scoring_with_a_cached_graph_never_imports_tensorflow(
     tmp_path, untrained_detector, unlabelled_lines, sample_lines, mode
@@ -487,3 +500,192 @@ def test_scoring_with_a_cached_graph_never_imports_tensorflow(
         [sys.executable, "-c", code], input=flows.read_bytes(), capture_output=True
     )
     assert result.stderr.decode().strip().splitlines()[-1] == "heavy: [] 0", result.stderr
+
+
+# --- the same functions called in-process: known answers (mutation testing sees these) ---------
+
+
+@pytest.fixture(scope="module")
+def mixed_lines(merged_sample) -> list[str]:
+    """The header, then benign and attack rows of the real merged sample, alternating."""
+    with open(merged_sample) as stream:
+        lines = [line.rstrip("\n") for line in stream]
+    benign = [line for line in lines[1:] if line.split(",")[-2] == "Benign"][:4]
+    attack = [line for line in lines[1:] if line.split(",")[-2] != "Benign"][:4]
+    return [lines[0]] + [row for pair in zip(benign, attack) for row in pair]
+
+
+def reference_probabilities(detector: Path, lines: list[str]) -> np.ndarray:
+    """The detector's probabilities of good rows, computed apart from the scorer's loop:
+    pandas reads the rows, the stored scaler scales them, ONNX Runtime scores all at once."""
+    import io
+
+    import pandas as pd
+
+    from ids_utils.detectors import onnx_graph, read_detector
+    from ids_utils.runtimes import OnnxRunner
+
+    spec = read_detector(detector)
+    frame = pd.read_csv(io.StringIO("\n".join(lines)))
+    x = ((frame[list(spec.features)].to_numpy("float64") - spec.mean) / spec.scale).astype(
+        "float32"
+    )
+    return OnnxRunner(onnx_graph(spec), threads=1)(x)
+
+
+@pytest.mark.parametrize("block_rows", [2, scoring.FILE_BLOCK_ROWS])
+def test_in_process_score_file_gives_every_row_its_own_verdict(
+    tmp_path, untrained_detector, mixed_lines, block_rows
+):
+    import csv
+    import io
+
+    from ids_utils.evaluation import binary_metrics
+
+    header, rows = mixed_lines[0], mixed_lines[1:8]
+    bad = with_field(rows[2], 3, "NaN")
+    path = write(tmp_path / "mixed.csv", [header, rows[0], rows[1], bad, "", *rows[3:]])
+    out = io.StringIO()
+    summary = scoring.score_file(untrained_detector, path, out, block_rows=block_rows)
+    good = [rows[0], rows[1], *rows[3:]]
+    expected = reference_probabilities(untrained_detector, [header, *good])
+    written = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [int(r["line"]) for r in written] == [2, 3, 4, 6, 7, 8, 9]  # line 5 is blank
+    assert [r["status"] for r in written] == ["scored"] * 2 + ["invalid"] + ["scored"] * 4
+    invalid = written[2]
+    assert (invalid["probability"], invalid["prediction"]) == ("", "")
+    assert invalid["reason"] == "column 'Rate': non-finite value nan"
+    scored = [r for r in written if r["status"] == "scored"]
+    probability = np.array([float(r["probability"]) for r in scored])
+    np.testing.assert_allclose(probability, expected, rtol=1e-6)
+    threshold = scoring.Scorer(untrained_detector).threshold
+    assert [int(r["prediction"]) for r in scored] == (probability >= threshold).astype(int).tolist()
+    assert summary["rows"] == 7 and summary["scored"] == 6 and summary["invalid"] == 1
+    assert summary["blank_lines"] == 1
+    assert summary["alerts"] == int((probability >= threshold).sum())
+    assert summary["first_invalid"] == {"line": 4, "reason": invalid["reason"]}
+    families = [line.split(",")[-2] for line in good]
+    assert [r["family"] for r in scored] == families and len(set(families)) > 1
+    attack = np.array([family != "Benign" for family in families])
+    assert [r["attack"] for r in scored] == [str(int(a)) for a in attack]
+    assert summary["metrics"] == binary_metrics(attack, probability, threshold)
+
+
+def test_in_process_an_unlabelled_file_has_no_label_columns_nor_metrics(
+    tmp_path, untrained_detector, unlabelled_lines
+):
+    import io
+
+    path = write(tmp_path / "plain.csv", unlabelled_lines[:4])
+    out = io.StringIO()
+    summary = scoring.score_file(untrained_detector, path, out)
+    assert out.getvalue().splitlines()[0] == ",".join(scoring.SCORE_COLUMNS)
+    assert "metrics" not in summary and summary["first_invalid"] is None
+    assert (summary["rows"], summary["scored"], summary["invalid"]) == (3, 3, 0)
+    with pytest.raises(scoring.DataError, match="no data rows"):
+        scoring.score_file(
+            untrained_detector, write(tmp_path / "h.csv", [unlabelled_lines[0]]), out
+        )
+    with pytest.raises(scoring.DataError, match="empty"):
+        scoring.score_file(untrained_detector, write(tmp_path / "e.csv", []), out)
+    with pytest.raises(scoring.DataError, match="is a folder"):
+        scoring.score_file(untrained_detector, tmp_path, out)
+    with pytest.raises(scoring.DataError, match="no such file"):
+        scoring.score_file(untrained_detector, tmp_path / "absent.csv", out)
+
+
+def test_in_process_a_model_output_outside_zero_one_is_no_probability(
+    untrained_detector, unlabelled_lines
+):
+    scorer = scoring.Scorer(untrained_detector)
+    header = scorer.header(unlabelled_lines[0], "input.csv")
+    raw = [line.encode() for line in unlabelled_lines[1:6]]
+    block = scorer.parse(raw, 2, header)
+    outputs = np.array([0.0, 1.0, 1.5, -0.1, np.nan], dtype="float32")
+    scorer.runner = lambda x: outputs[: len(x)]
+    probability = scorer.probabilities(block)
+    assert probability[:2].tolist() == [0.0, 1.0]  # the bounds are probabilities
+    assert np.isnan(probability[2:]).all()
+    assert block.problem[:2] == [None, None]
+    assert block.problem[2:] == ["the model gave no probability for this row"] * 3
+    assert scoring.describe_problem(block, 2) == "the model gave no probability for this row"
+
+
+def test_in_process_file_blocks_keep_line_numbers(tmp_path):
+    path = write(tmp_path / "lines.csv", ["h", "a", "b", "c", "d", "e"])
+    blocks = list(scoring.iter_file_lines(path, 2))
+    assert blocks == [(1, [b"h"]), (2, [b"a", b"b"]), (4, [b"c", b"d"]), (6, [b"e"])]
+
+
+def stream_through_a_pipe(detector, data: bytes, **options):
+    """Run stream_scores on a real pipe holding ``data``; (records, summary)."""
+    import io
+
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        summary = scoring.stream_scores(detector, read_fd, out, err, **options)
+    finally:
+        os.close(read_fd)
+    assert json.loads(err.getvalue())["summary"] == summary
+    return strict_json_lines(out.getvalue().encode()), summary
+
+
+@pytest.mark.parametrize("max_lines", [1, 3, scoring.STREAM_BLOCK_LINES])
+def test_in_process_stream_scores_every_row_once_with_its_number(
+    untrained_detector, mixed_lines, max_lines
+):
+    header, rows = mixed_lines[0], mixed_lines[1:7]
+    lines = [header, rows[0], "", rows[1], with_field(rows[2], 3, "fast"), *rows[3:]]
+    records, summary = stream_through_a_pipe(
+        untrained_detector, ("\n".join(lines) + "\n").encode(), max_lines=max_lines
+    )
+    assert [r["line"] for r in records] == [2, 4, 5, 6, 7, 8]
+    assert records[2] == {"line": 5, "error": "non-numeric value 'fast'", "column": "Rate"}
+    good = [rows[0], rows[1], *rows[3:]]
+    expected = reference_probabilities(untrained_detector, [header, *good])
+    scored = [r for r in records if "probability" in r]
+    np.testing.assert_allclose([r["probability"] for r in scored], expected, rtol=1e-6)
+    threshold = scoring.Scorer(untrained_detector).threshold
+    assert [r["alert"] for r in scored] == (expected >= threshold).tolist()
+    assert [r["family"] for r in scored] == [line.split(",")[-2] for line in good]
+    assert summary["flows"] == 5 and summary["invalid"] == 1 and summary["blank_lines"] == 1
+    assert summary["alerts"] == int((expected >= threshold).sum())
+    latency = summary["latency_ms"]
+    assert sorted(latency) == ["p50", "p90", "p99"]
+    assert 0 <= latency["p50"] <= latency["p90"] <= latency["p99"]
+    assert summary["seconds"] > 0
+    seconds = summary["seconds"]  # rounded to 0.1 ms
+    assert 5 / (seconds + 6e-5) <= summary["flows_per_second"] <= 5 / max(seconds - 6e-5, 1e-9)
+
+
+def test_in_process_a_stream_without_a_final_line_break_and_an_empty_stream(
+    untrained_detector, unlabelled_lines
+):
+    records, summary = stream_through_a_pipe(
+        untrained_detector, "\n".join(unlabelled_lines[:3]).encode()
+    )
+    assert [r["line"] for r in records] == [2, 3] and "family" not in records[0]
+    assert summary["flows"] == 2
+    records, summary = stream_through_a_pipe(untrained_detector, unlabelled_lines[0].encode())
+    assert records == [] and summary["flows"] == 0 and summary["latency_ms"] == {}
+    assert summary["flows_per_second"] in (None, 0.0)
+    with pytest.raises(scoring.DataError, match="the stream is empty"):
+        stream_through_a_pipe(untrained_detector, b"")
+
+
+def test_in_process_available_lines_are_cut_at_max_lines():
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"a\nb\nc\nd\ne")
+    os.close(write_fd)
+    try:
+        blocks = list(scoring.iter_available_lines(read_fd, max_lines=2, read_size=2))
+    finally:
+        os.close(read_fd)
+    assert [lines for lines, _ in blocks][-1] == [b"e"]
+    assert [line for lines, _ in blocks for line in lines] == [b"a", b"b", b"c", b"d", b"e"]
+    assert all(len(lines) <= 3 for lines, _ in blocks)  # a read of 2 bytes adds at most a line
+    for lines, arrival in blocks:
+        assert len(arrival) == len(lines) and np.all(np.diff(arrival) >= 0)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
+
 import nbformat
 import pytest
 
@@ -33,8 +37,32 @@ def write_stage(folder, name, body, prose="Some prose."):
     nbformat.write(notebook, folder / f"{name}.ipynb")
 
 
+def execute_in_process(notebook, path, out_dir):
+    """Stand-in for papermill: the tiny stages' code run in this process, stdout kept.
+
+    The stage control is the same; only the kernel is skipped, so these tests take
+    milliseconds (mutation testing runs them per mutant).  Tests marked ``kernel``
+    execute in a real Jupyter kernel.
+    """
+    executed, namespace = copy.deepcopy(notebook), {}
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    for count, cell in enumerate(code, start=1):
+        cell.execution_count = count
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                exec(cell.source, namespace)
+        except Exception as exc:
+            raise pipeline.PipelineError(f"{path.name} failed: {exc!r}") from None
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed.getvalue())]
+    nbformat.write(executed, out_dir / path.name)
+    return executed
+
+
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(tmp_path, monkeypatch, request):
+    if request.node.get_closest_marker("kernel") is None:
+        monkeypatch.setattr(pipeline, "_execute", execute_in_process)
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     write_stage(notebooks, "01_first", '(folder / "a.txt").write_text(str(seeds))')
@@ -62,7 +90,10 @@ def project(tmp_path, monkeypatch):
     return notebooks, data, run
 
 
-def test_a_second_run_reuses_every_stage_and_restores_its_files(project):
+@pytest.mark.parametrize(
+    "executor", ["in-process", pytest.param("kernel", marks=pytest.mark.kernel)]
+)
+def test_a_second_run_reuses_every_stage_and_restores_its_files(project, executor):
     _, _, run = project
     executed, run_dir = run()
     assert executed == ["01_first", "02_second"]
@@ -190,6 +221,7 @@ def _nbval(notebooks, run_dir, log):
     return result.returncode, log.read_text().split(), result.stdout
 
 
+@pytest.mark.kernel
 def test_nbval_compares_with_a_valid_execution_and_executes_otherwise(project, tmp_path):
     from tests.nbval_reuse import valid_execution
 
@@ -230,3 +262,129 @@ def test_a_fresh_run_of_some_stages_holds_those_stages_alone(project):
     assert not (run_dir / "artifacts" / "b.txt").exists()  # nothing of the earlier run survives
     states = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
     assert {stage: s["state"] for stage, s in states.items()} == {"01_first": "executed"}
+
+
+# --- stage control: selection, plans, run folders ---------------------------------------------
+
+
+def test_stages_select_by_prefix_and_unknown_ones_are_named(project):
+    notebooks, _, _ = project
+    write_stage(notebooks, "10_tenth", "pass")
+    every = [p.name for p in pipeline.notebook_paths(notebooks)]
+    assert every == ["01_first.ipynb", "02_second.ipynb", "10_tenth.ipynb"]
+    assert pipeline.notebook_paths(notebooks, []) == pipeline.notebook_paths(notebooks)
+    chosen = pipeline.notebook_paths(notebooks, ["10", "01"])
+    assert [p.name for p in chosen] == ["01_first.ipynb", "10_tenth.ipynb"]  # in stage order
+    (notebooks / "notes.ipynb").write_text("{}")  # not a stage: no NN_ prefix
+    assert len(pipeline.notebook_paths(notebooks)) == 3
+    with pytest.raises(pipeline.PipelineError) as error:
+        pipeline.notebook_paths(notebooks, ["01", "07", "99"])
+    assert str(error.value) == "no stage notebook starts with 07, 99 (stages: 01, 02, 10)"
+
+
+def test_rerunning_some_stages_keeps_the_others_and_their_timings(project):
+    _, _, run = project
+    _, run_dir = run()
+    before = read_json(run_dir / "artifacts" / "timings.json")
+    executed, run_dir = run(stages=["02"])
+    assert executed == ["02_second"]
+    assert (run_dir / "artifacts" / "a.txt").read_text() == "[42]"  # stage 01's file stays
+    timings = read_json(run_dir / "artifacts" / "timings.json")
+    assert set(timings) == {"01_first", "02_second"}
+    assert timings["01_first"] == before["01_first"]
+    states = read_json(run_dir / "artifacts" / "stage_cache.json")["stages"]
+    assert states["01_first"]["state"] == "executed" and states["02_second"]["state"] == "executed"
+    assert states["02_second"]["inputs"] == states["01_first"]["key"]
+
+
+def test_stages_need_a_run_folder(project, tmp_path):
+    notebooks, data, _ = project
+    with pytest.raises(pipeline.PipelineError, match="not a run directory; run every stage"):
+        pipeline.run_pipeline(
+            "ci",
+            data_dir=data,
+            run_dir=tmp_path / "elsewhere",
+            notebooks_dir=notebooks,
+            cache_dir=tmp_path / "cache",
+            stages=["02"],
+        )
+
+
+def test_a_full_run_clears_what_an_earlier_run_left(project):
+    _, _, run = project
+    _, run_dir = run()
+    (run_dir / "artifacts" / "stale.json").write_text("{}")
+    (run_dir / "book").mkdir()
+    (run_dir / "keep.txt").write_text("a reviewer's note")
+    executed, run_dir = run()
+    assert executed == []  # every stage reused, and still nothing stale survives
+    assert not (run_dir / "artifacts" / "stale.json").exists()
+    assert not (run_dir / "book").exists()
+    assert (run_dir / "keep.txt").read_text() == "a reviewer's note"
+    assert (run_dir / "artifacts" / "b.txt").read_text() == "[42][42]"
+
+
+def test_clear_run_dir_touches_only_run_folders(tmp_path):
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_text("x")
+    with pytest.raises(pipeline.PipelineError, match="is not a run directory"):
+        pipeline.clear_run_dir(other)
+    assert (other / "cat.jpg").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pipeline.clear_run_dir(empty)
+    assert (empty / pipeline.RUN_MARKER).is_file()
+    new = tmp_path / "new" / "run"
+    pipeline.clear_run_dir(new)
+    for name in ("artifacts", "notebooks", "book"):
+        (new / name).mkdir()
+        (new / name / "f").write_text("old")
+    pipeline.clear_run_dir(new)
+    assert sorted(p.name for p in new.iterdir()) == [pipeline.RUN_MARKER]
+
+
+def test_the_plan_and_the_time_left_are_announced(project, capsys):
+    _, _, run = project
+    from ids_utils.artifacts import write_json
+
+    _, run_dir = run()
+    write_json(run_dir / "artifacts" / "timings.json", {"01_first": 150, "02_second": 20})
+    capsys.readouterr()
+    run(force=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "[pipeline] ci: 2 stage(s); reused from the cache: none; to execute: 01, 02 "
+        "(about 3 min by the last run's timings)"
+    )
+    assert err[1] == "[pipeline] ci: 01_first.ipynb (1/2) executing"
+    assert err[2].startswith("[pipeline] ci: 01_first.ipynb executed in ")
+    assert err[2].endswith(" s; about 20 s left by the last run's timings")
+    assert err[3] == "[pipeline] ci: 02_second.ipynb (2/2) executing"
+    assert err[4].startswith("[pipeline] ci: 02_second.ipynb executed in ") and "left" not in err[4]
+    run()
+    assert "reused from the cache: 01, 02; to execute: none" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0, "0 s"),
+        (29, "29 s"),
+        (31, "1 min"),
+        (59 * 60, "59 min"),
+        (3600, "1 h 00 min"),
+        (2 * 3600 + 5 * 60 + 40, "2 h 06 min"),
+    ],
+)
+def test_durations_read_as_a_person_would_say_them(seconds, text):
+    assert pipeline._duration(seconds) == text
+
+
+def test_a_parameter_no_profile_sets_is_refused(project):
+    notebooks, _, run = project
+    notebook = nbformat.read(notebooks / "02_second.ipynb", as_version=4)
+    notebook.cells[1].source += "\nmystery = 3"
+    nbformat.write(notebook, notebooks / "02_second.ipynb")
+    with pytest.raises(pipeline.PipelineError, match="02_second.ipynb declares parameter.*mystery"):
+        run()
