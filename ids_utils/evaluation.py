@@ -224,3 +224,35 @@ def metrics_by_seed(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame
         for seed, part in predictions.groupby("seed")
     }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")
+
+
+def result_properties(per_seed: pd.DataFrame) -> dict[str, bool]:
+    """Properties of one model's per-seed results that any working training gives.
+
+    nbval checks these where exact values would vary with another CPU's
+    arithmetic: each compares the model with a constant predictor (ROC-AUC
+    0.5, recall 0), so a collapsed or unscored model fails them.
+
+    Parameters
+    ----------
+    per_seed : pandas.DataFrame
+        One row per seed with ``roc_auc`` and ``recall``; the Table 2 cells
+        (``tn``, ``fp``, ``fn``, ``tp``, ``n``) and ``diverged`` when present.
+
+    Returns
+    -------
+    dict
+        Property -> whether it holds on every seed (NaN metrics fail).
+    """
+    if per_seed.empty:
+        raise ValueError("no per-seed results to check")
+    properties = {
+        "ROC-AUC above a constant predictor's 0.5": bool((per_seed["roc_auc"] > 0.5).all()),
+        "recall above a constant 'benign' predictor's 0": bool((per_seed["recall"] > 0).all()),
+    }
+    if {"tn", "fp", "fn", "tp", "n"} <= set(per_seed.columns):
+        cells = per_seed[["tn", "fp", "fn", "tp"]].sum(axis=1, min_count=4)
+        properties["Table 2 cells add up to the test flows"] = bool((cells == per_seed["n"]).all())
+    if "diverged" in per_seed.columns:
+        properties["no diverged seed"] = not bool(per_seed["diverged"].astype(bool).any())
+    return properties

@@ -238,3 +238,30 @@ def test_a_seed_the_model_could_not_score_has_no_metrics_in_the_evaluation_chapt
     assert table.loc[1, "accuracy"] == 1.0 and table.loc[1, "non_finite"] == 0
     assert table.loc[2, "non_finite"] == 1 and np.isnan(table.loc[2, "tn"])  # no benign count
     assert np.isnan(table.loc[2, "accuracy"])
+
+
+def test_result_properties_fail_a_collapsed_an_unscored_or_a_diverged_model():
+    import pandas as pd
+
+    good = pd.DataFrame(
+        {"roc_auc": [0.9, 0.8], "recall": [0.4, 0.1], "tn": [5, 6], "fp": [1, 0], "fn": [2, 3]}
+    ).assign(tp=[2, 1], n=[10, 10], diverged=[False, False])
+    assert evaluation.result_properties(good) == {
+        "ROC-AUC above a constant predictor's 0.5": True,
+        "recall above a constant 'benign' predictor's 0": True,
+        "Table 2 cells add up to the test flows": True,
+        "no diverged seed": True,
+    }
+    constant = good.assign(roc_auc=[0.9, 0.5], recall=[0.4, 0.0])  # seed 2 says benign always
+    assert not any(list(evaluation.result_properties(constant).values())[:2])
+    unscored = good.assign(roc_auc=[0.9, np.nan], recall=[0.4, np.nan], tp=[2, np.nan])
+    properties = evaluation.result_properties(unscored)
+    assert not properties["ROC-AUC above a constant predictor's 0.5"]
+    assert not properties["Table 2 cells add up to the test flows"]
+    assert not evaluation.result_properties(good.assign(diverged=[False, True]))["no diverged seed"]
+    lost = good.assign(tn=[5, 5])  # a flow missing from the cells
+    assert not evaluation.result_properties(lost)["Table 2 cells add up to the test flows"]
+    bare = evaluation.result_properties(good[["roc_auc", "recall"]])
+    assert list(bare) == list(properties)[:2]
+    with pytest.raises(ValueError, match="no per-seed results"):
+        evaluation.result_properties(good.iloc[:0])
