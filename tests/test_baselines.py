@@ -214,3 +214,65 @@ def test_mcnemar_summary_sums_seeds_and_marks_an_untested_seed(predictions_of):
     summary = baselines.mcnemar_summary(tests).loc[("CNN-LSTM", "RF")]
     assert summary["unscored"] == 1 and np.isnan(summary["largest p over seeds"])
     assert np.isnan(summary["only model right"])
+
+
+def ranking_inputs(accuracy, p_values, interval=(-0.02, 0.01)):
+    """Mean accuracies, their paired differences from the CNN-LSTM and McNemar p-values."""
+    accuracy = pd.Series(accuracy)
+    differences = pd.DataFrame(
+        {
+            "mean_difference": accuracy.drop("CNN-LSTM") - accuracy["CNN-LSTM"],
+            "ci_low": interval[0],
+            "ci_high": interval[1],
+        }
+    )
+    tests = pd.DataFrame(
+        [
+            {"model": model, "seed": seed, "p_value": p}
+            for model, ps in p_values.items()
+            for seed, p in enumerate(ps)
+        ]
+    )
+    return accuracy, differences, tests
+
+
+def test_the_ranking_verdict_holds_only_for_the_papers_order():
+    accuracy, differences, tests = ranking_inputs(
+        {"CNN-LSTM": 0.95, "Random Forest": 0.93, "SVM (RBF)": 0.90, "XGBoost": 0.94},
+        {"Random Forest": [0.01, 0.2, 0.04], "SVM (RBF)": [0.001, 0.001, 0.001]},
+    )
+    verdict = baselines.ranking_verdict(accuracy, differences, tests)
+    assert verdict["paper_ranking_holds"] is True
+    assert verdict["order"] == ["CNN-LSTM", "XGBoost", "Random Forest", "SVM (RBF)"]
+    assert verdict["significant_seeds"] == {"Random Forest": 2, "SVM (RBF)": 3}
+    assert "**holds** here" in verdict["text"]
+    assert "ranks the models: CNN-LSTM (0.9500), XGBoost (0.9400)" in verdict["text"]
+    assert (
+        "Random Forest minus CNN-LSTM: -0.0200 accuracy, 95% interval [-0.0200, +0.0100]; "
+        "McNemar p < 0.05 in 2 of 3 seed(s)."
+    ) in verdict["text"]
+    swapped = accuracy.copy()
+    swapped[["Random Forest", "SVM (RBF)"]] = [0.90, 0.93]
+    assert not baselines.ranking_verdict(swapped, differences, tests)["paper_ranking_holds"]
+    tied = accuracy.copy()
+    tied["Random Forest"] = 0.95  # a tie is not "better than"
+    assert not baselines.ranking_verdict(tied, differences, tests)["paper_ranking_holds"]
+
+
+def test_the_ranking_verdict_names_the_best_model_and_untested_seeds():
+    accuracy, differences, tests = ranking_inputs(
+        {"CNN-LSTM": 0.90, "Random Forest": 0.97, "SVM (RBF)": 0.91, "XGBoost": 0.98},
+        {"Random Forest": [0.01, np.nan], "SVM (RBF)": [0.5, 0.6], "XGBoost": [0.04, 0.049]},
+        interval=(np.nan, np.nan),
+    )
+    verdict = baselines.ranking_verdict(accuracy, differences, tests, alpha=0.05)
+    assert verdict["paper_ranking_holds"] is False and "**does not hold** here" in verdict["text"]
+    assert verdict["order"][0] == "XGBoost"
+    # The best model is compared too; an unscored seed is said, not counted.
+    assert verdict["significant_seeds"] == {"Random Forest": 1, "SVM (RBF)": 0, "XGBoost": 2}
+    assert (
+        "Random Forest minus CNN-LSTM: +0.0700 accuracy; McNemar p < 0.05 in 1 of 2 seed(s) "
+        "(1 not tested: flows a model could not score)."
+    ) in verdict["text"]
+    strict = baselines.ranking_verdict(accuracy, differences, tests, alpha=0.045)
+    assert strict["significant_seeds"]["XGBoost"] == 1
