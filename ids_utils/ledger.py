@@ -441,8 +441,9 @@ def verdict_list(ledger: pd.DataFrame) -> str:
             if pd.isna(row.ci_low)
             else f" (interval {_number(row.ci_low)} to {_number(row.ci_high)})"
         )
-        note = f"; {row.note}" if row.note else ""
-        model = f" [{row.model}]" if row.model else ""
+        # A ledger read back from CSV has NaN where a row has no model or note.
+        note = f"; {row.note}" if isinstance(row.note, str) and row.note else ""
+        model = f" [{row.model}]" if isinstance(row.model, str) and row.model else ""
         lines.append(
             f"- {row.what} ({row.where}){model}: paper {_number(row.paper)}, ours "
             f"{_number(row.ours)}{interval}: **{row.verdict}**{note}."

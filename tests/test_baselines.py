@@ -276,3 +276,49 @@ def test_the_ranking_verdict_names_the_best_model_and_untested_seeds():
     ) in verdict["text"]
     strict = baselines.ranking_verdict(accuracy, differences, tests, alpha=0.045)
     assert strict["significant_seeds"]["XGBoost"] == 1
+
+
+def test_the_baselines_are_built_with_their_stated_settings():
+    made = baselines.make_baselines(7)
+    assert list(made) == [
+        "Random Forest",
+        "SVM (RBF)",
+        "Logistic regression",
+        "HistGradientBoosting",
+        "XGBoost",
+        "MLP",
+    ]
+    expected = {
+        "Random Forest": {"n_estimators": 100, "random_state": 7, "n_jobs": 2},
+        "SVM (RBF)": {"kernel": "rbf", "C": 1.0, "gamma": "scale", "random_state": 7},
+        "Logistic regression": {"max_iter": 2_000, "random_state": 7},
+        "HistGradientBoosting": {"random_state": 7},
+        "XGBoost": {
+            "n_estimators": 300,
+            "max_depth": 6,
+            "learning_rate": 0.1,
+            "tree_method": "hist",
+            "n_jobs": 2,
+            "random_state": 7,
+            "eval_metric": "logloss",
+        },
+        "MLP": {
+            "hidden_layer_sizes": baselines.MLP_HIDDEN,
+            "max_iter": 200,
+            "early_stopping": True,
+            "random_state": 7,
+        },
+    }
+    for name, settings in expected.items():
+        params = made[name].get_params()
+        assert {key: params[key] for key in settings} == settings, name
+    # Everything else is the library's default (the paper gives no settings).
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.svm import SVC
+
+    for name, cls in (("Random Forest", RandomForestClassifier), ("SVM (RBF)", SVC)):
+        defaults = cls().get_params()
+        params = made[name].get_params()
+        assert {k: v for k, v in params.items() if k not in expected[name]} == {
+            k: v for k, v in defaults.items() if k not in expected[name]
+        }

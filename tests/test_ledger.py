@@ -276,3 +276,82 @@ def test_table1_values_its_table2_contradicts_are_inconsistent_whatever_ours(tmp
         assert table.loc[name, "verdict"] == ledger.INCONSISTENT
         assert table.loc[name, "note"].startswith(f"its Table 2 implies {implied[name]:.4f}")
     assert table.loc["roc_auc", "verdict"] == ledger.NOT_REPRODUCED  # no Table 2 counterpart
+
+
+def test_a_chapters_verdicts_read_as_a_markdown_list():
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        [
+            {
+                "what": "accuracy",
+                "where": "Table 1",
+                "model": "CNN-LSTM stabilised",
+                "paper": 0.9981,
+                "ours": 0.93391,
+                "ci_low": 0.9273,
+                "ci_high": 0.9404,
+                "verdict": "not reproduced",
+                "note": "5 seeds",
+            },
+            {
+                "what": "test flows",
+                "where": "Section 4",
+                "model": "",
+                "paper": 20000.0,
+                "ours": 377,
+                "ci_low": float("nan"),
+                "ci_high": float("nan"),
+                "verdict": "not testable",
+                "note": "",
+            },
+            {
+                "what": "ranking",
+                "where": "Table 3",
+                "model": None,
+                "paper": "CNN-LSTM first",
+                "ours": None,
+                "ci_low": None,
+                "ci_high": None,
+                "verdict": "reproduced",
+                "note": None,
+            },
+        ]
+    )
+    assert ledger.verdict_list(rows) == (
+        "- accuracy (Table 1) [CNN-LSTM stabilised]: paper 0.9981, ours 0.9339 "
+        "(interval 0.9273 to 0.9404): **not reproduced**; 5 seeds.\n"
+        "- test flows (Section 4): paper 20,000, ours 377: **not testable**.\n"
+        "- ranking (Table 3): paper CNN-LSTM first, ours -: **reproduced**.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.123456, "0.1235"),
+        (12.0, "12"),
+        (9.0, "9"),
+        (1234.5, "1,234"),
+        (-2500, "-2,500"),
+        (float("nan"), "-"),
+        (None, "-"),
+        ("n/a", "n/a"),
+        (10.5, "10.5"),
+    ],
+)
+def test_numbers_in_the_ledger_are_formatted_for_reading(value, text):
+    assert ledger._number(value) == text
+
+
+def test_glue_verdicts_pastes_the_chapters_rows(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda key, value, display: glued.update({key: (value, display)})
+    )
+    table = ledger.glue_verdicts(FIXTURE, "05_evaluation", key="closing")
+    assert not table.empty and set(table["chapter"]) == {"05_evaluation"}
+    value, display = glued["closing"]
+    assert display is False and value.data == ledger.verdict_list(table)
