@@ -144,3 +144,98 @@ def test_summary_table_and_its_sentence():
     text = diagnostics.describe(table)
     assert text.startswith("m: over 3 steps the largest batch loss is 40")
     assert "factor of 2 per sequence position" in text and "25% of the dense_16" in text
+
+
+def test_the_guard_at_its_exact_limits(spread_probabilities):
+    at_limit = diagnostics.LOSS_SPIKE_FACTOR * diagnostics.UNINFORMED_LOSS
+    assert not diagnostics.divergence_check([at_limit], spread_probabilities)["diverged"]
+    spike = diagnostics.divergence_check([0.5, 0.4, 9.25, 0.3], spread_probabilities)
+    assert spike["reasons"] == ["training loss 9.25 at epoch 3, above 10 x ln 2"]
+    assert spike["max_train_loss"] == 9.25
+    # A standard deviation of exactly the limit is not near-constant.
+    limit = diagnostics.CONSTANT_OUTPUT_STD
+    two_values = np.r_[np.full(50, 0.5 - limit), np.full(50, 0.5 + limit)]  # std == limit
+    assert np.std(two_values) == pytest.approx(limit, rel=1e-12)
+    at_std = diagnostics.divergence_check(STABLE_LOSS, two_values)
+    assert not any(r.startswith("near-constant") for r in at_std["reasons"])
+
+
+@pytest.mark.filterwarnings("error")
+def test_nothing_finite_gives_no_numbers_and_no_warnings():
+    check = diagnostics.divergence_check([np.nan, np.nan], [np.nan, np.inf])
+    assert check["reasons"] == [
+        "the training loss is not finite",
+        "validation outputs are not finite",
+    ]
+    assert check["max_train_loss"] is None and check["val_probability_std"] is None
+    partly = diagnostics.divergence_check([0.6, np.nan], [0.2, 0.9])
+    assert partly["max_train_loss"] == 0.6
+
+
+def test_empty_inputs_are_refused_by_name():
+    message = r"^divergence_check needs at least one epoch's loss and one validation probability$"
+    with pytest.raises(ValueError, match=message):
+        diagnostics.divergence_check([0.5], [])
+    with pytest.raises(ValueError, match=message):
+        diagnostics.divergence_check([], [0.5, 0.6])
+    assert not diagnostics.divergence_check([0.5], [0.1, 0.9])["diverged"]  # one of each is enough
+
+
+def hidden_frame(layer_values: dict, step: int = 1):
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {"layer": layer, "step": step, "position": position, "max_abs": value}
+            for layer, values in layer_values.items()
+            for position, value in enumerate(values)
+        ]
+    )
+
+
+def test_growth_per_position_is_the_geometric_mean_ratio_at_the_last_probe():
+    import pandas as pd
+
+    hidden = pd.concat(
+        [
+            hidden_frame({"lstm_64": [1.0, 2.0, 4.0, 8.0], "lstm_32": [1.0, 1.0, 1.0, 1.0]}, 1),
+            hidden_frame({"lstm_64": [2.0, 1.0, 4.0, 54.0], "lstm_32": [3.0, 3.0, 3.0, 3.0]}, 2),
+        ]
+    )
+    assert diagnostics.growth_per_position(hidden) == pytest.approx(3.0)  # (54 / 2) ** (1 / 3)
+    assert diagnostics.growth_per_position(hidden, "lstm_32") == pytest.approx(1.0)
+    two = hidden_frame({"lstm_64": [2.0, 6.0]})
+    assert diagnostics.growth_per_position(two) == pytest.approx(3.0)  # two positions suffice
+    assert np.isnan(diagnostics.growth_per_position(hidden_frame({"lstm_64": [5.0]})))
+    assert np.isnan(diagnostics.growth_per_position(hidden_frame({"lstm_64": [0.0, 5.0]})))
+
+
+def test_the_summary_table_reads_the_last_probe_of_each_layer():
+    import pandas as pd
+
+    hidden = pd.concat(
+        [
+            hidden_frame({"lstm_64": [1.0, 9.0], "lstm_32": [7.0, 7.0]}, 1),
+            hidden_frame({"lstm_64": [1.0, 4.0], "lstm_32": [2.0, 5.0]}, 2),
+        ]
+    )
+    steps = pd.DataFrame({"step": [1, 2], "loss": [0.7, 0.4], "grad_norm": [3.0, 1.0]})
+    dead = pd.DataFrame(
+        {
+            "step": [1, 2, 2],
+            "layer": ["dense_16", "dense_16", "lstm_32"],
+            "dead_share": [0.5, 0.25, 0.0],
+        }
+    )
+    table = diagnostics.summary_table({"m": {"steps": steps, "hidden": hidden, "dead": dead}})
+    row = table.loc["m"]
+    assert row["steps"] == 2 and row["largest batch loss"] == 0.7
+    assert row["largest gradient norm"] == 3.0
+    assert row["largest |h_t| lstm_64"] == 4.0 and row["largest |h_t| lstm_32"] == 5.0
+    assert row["growth per position lstm_64"] == pytest.approx(4.0)
+    assert row["growth per position lstm_32"] == pytest.approx(2.5)
+    assert row["dead units dense_16"] == 0.25 and row["dead units lstm_32"] == 0.0
+    text = diagnostics.describe(table.assign(steps=2))
+    assert text.startswith("m: over 2 steps the largest batch loss is 0.7 and")
+    twice = diagnostics.describe(pd.concat([table, table.rename(index={"m": "n"})]))
+    assert ". n: over 2 steps" in twice and "XX" not in twice

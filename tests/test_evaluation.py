@@ -265,3 +265,88 @@ def test_result_properties_fail_a_collapsed_an_unscored_or_a_diverged_model():
     assert list(bare) == list(properties)[:2]
     with pytest.raises(ValueError, match="no per-seed results"):
         evaluation.result_properties(good.iloc[:0])
+
+
+def test_bad_inputs_are_refused_with_messages_that_say_what_is_wrong():
+    with pytest.raises(ValueError, match=r"^y_true has 3 values but probability 2$"):
+        evaluation.binary_metrics([0, 1, 1], [0.1, 0.9])
+    with pytest.raises(ValueError, match=r"^y_true must hold only 0 and 1$"):
+        evaluation.binary_metrics([0, 2], [0.1, 0.9])
+    with pytest.raises(ValueError, match=r"^probability holds NaN or infinite values$"):
+        evaluation.binary_metrics([0, 1], [0.1, np.inf])
+    with pytest.raises(ValueError, match=r"^the confusion matrix is empty$"):
+        evaluation.metrics_from_confusion(0, 0, 0, 0)
+    import pandas as pd
+
+    with pytest.raises(ValueError, match=r"^no seeds to summarise$"):
+        evaluation.summarise_over_seeds(pd.DataFrame({"accuracy": []}))
+
+
+@pytest.mark.filterwarnings("error")
+def test_one_class_and_one_prediction_still_give_all_four_cells_without_warnings():
+    # Every flow benign and called benign: scikit-learn's confusion matrix would be 1 x 1
+    # without the labels, and its ranking metrics would warn; neither happens.
+    m = evaluation.binary_metrics([0, 0, 0], [0.1, 0.2, 0.3])
+    assert (m["tn"], m["fp"], m["fn"], m["tp"], m["n"]) == (3, 0, 0, 0, 3)
+    assert np.isnan(m["roc_auc"]) and np.isnan(m["average_precision"])
+    assert m["accuracy"] == 1.0 and m["false_positive_rate"] == 0.0
+    assert list(m) == [*evaluation.TABLE1_METRICS, "tn", "fp", "fn", "tp", "n"]
+    assert all(type(m[cell]) is int for cell in ("tn", "fp", "fn", "tp", "n"))
+    assert all(type(m[name]) is float for name in evaluation.TABLE1_METRICS)
+
+
+def test_scored_metrics_default_threshold_and_the_shape_of_an_unscored_result():
+    m = evaluation.scored_metrics([0, 1, 1], [0.49, 0.5, 0.51])  # the paper's 0.5 by default
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 0, 0, 2) and m["non_finite"] == 0
+    unscored = evaluation.scored_metrics([0, 1, 1, 0], [0.2, np.nan, -np.inf, 0.1])
+    keys = [*evaluation.TABLE1_METRICS, "tn", "fp", "fn", "tp"]
+    assert list(unscored) == [*keys, "n", "non_finite"]
+    assert all(isinstance(unscored[k], float) and np.isnan(unscored[k]) for k in keys)
+    assert unscored["n"] == 4 and unscored["non_finite"] == 2
+
+
+def test_a_seed_without_a_spread_value_has_no_interval_either():
+    import pandas as pd
+
+    # skipna=False: a missing seed leaves the standard deviation unknown too.
+    summary = evaluation.summarise_over_seeds(
+        pd.DataFrame({"accuracy": [0.9, np.nan, 0.8]}), bounds=None
+    )
+    assert np.isnan(summary.loc["accuracy", "std"])
+    assert np.isnan(summary.loc["accuracy", "ci_high"])
+
+
+def test_metrics_report_keeps_the_models_in_their_order_of_appearance():
+    import pandas as pd
+
+    rows = [
+        pd.DataFrame({"model": model, "seed": 1, "attack": [1, 0], "probability": [0.9, 0.1]})
+        for model in ("zeta", "alpha")
+    ]
+    report = evaluation.metrics_report(
+        pd.concat(rows), 0.5, {"zeta": {"1": False}, "alpha": {"1": False}}
+    )
+    assert list(report) == ["zeta", "alpha"]
+    assert list(report["zeta"]["per_seed"]) == ["1"]
+    assert set(report["zeta"]["aggregate"]) == set(evaluation.TABLE1_METRICS)
+
+
+def test_metrics_by_seed_uses_the_threshold_it_is_given():
+    import pandas as pd
+
+    predictions = pd.DataFrame({"seed": [1, 1], "attack": [1, 0], "probability": [0.4, 0.3]})
+    assert evaluation.metrics_by_seed(predictions, 0.35).loc[1, "fp"] == 0
+    assert evaluation.metrics_by_seed(predictions, 0.35).loc[1, "tp"] == 1
+    assert evaluation.metrics_by_seed(predictions, 0.5).loc[1, "tp"] == 0
+
+
+def test_predictions_frame_column_types():
+    import pandas as pd
+
+    test = pd.DataFrame(
+        {"source_file": ["a.csv"] * 2, "source_line": [2, 3], "attack": [1, 0]}
+    ).assign(family=["DDoS", "Benign"])
+    frame = evaluation.predictions_frame(3, test, np.array([0.7, np.nan]), 0.5)
+    assert frame["prediction"].dtype == "Int8"  # nullable: an unscored flow has <NA>
+    assert frame["attack"].dtype == "int8" and frame["seed"].dtype == "int64"
+    assert frame["prediction"].iloc[0] == 1 and frame["prediction"].isna().iloc[1]
