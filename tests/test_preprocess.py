@@ -163,3 +163,100 @@ def test_split_report_counts_each_part_and_the_test_copies():
     copies = report["cross_duplicates"]
     assert copies["test_rows"] == 2 and copies["with_feature_copy_in_train"] == 1
     assert copies["with_feature_and_label_copy_in_train"] == 1
+
+
+def small_flows(n_per_family: int = 20, seed: int = 0) -> pd.DataFrame:
+    """Flows of three families with two integer features (a row's identity is its ``a``)."""
+    rng = np.random.default_rng(seed)
+    families = ["Benign"] * (2 * n_per_family) + ["DDoS"] * n_per_family + ["Mirai"] * n_per_family
+    n = len(families)
+    return pd.DataFrame(
+        {
+            "a": np.arange(n),
+            "b": rng.integers(0, 5, n),
+            "family": families,
+            "attack": [int(f != "Benign") for f in families],
+        }
+    )
+
+
+def test_the_split_is_fixed_by_its_seed_and_changes_with_it():
+    flows = small_flows()
+    one = preprocess.split_train_val_test(flows, 0.25, 0.2, seed=3)
+    again = preprocess.split_train_val_test(flows, 0.25, 0.2, seed=3)
+    other = preprocess.split_train_val_test(flows, 0.25, 0.2, seed=4)
+    for name in ("train", "val", "test"):
+        pd.testing.assert_frame_equal(one[name], again[name])
+        assert list(one[name].columns) == list(flows.columns)  # no index column added
+        assert one[name].index.tolist() == list(range(len(one[name])))
+        assert one[name]["a"].is_monotonic_increasing  # source order
+    assert set(one["test"]["a"]) != set(other["test"]["a"])
+    assert set(one["val"]["a"]) != set(other["val"]["a"])
+    # 80 flows: 20 test; 60 left, of which 12 validation (val_fraction of the training part).
+    assert [len(one[p]) for p in ("train", "val", "test")] == [48, 12, 20]
+    assert one["val"]["family"].value_counts().to_dict() == {"Benign": 6, "DDoS": 3, "Mirai": 3}
+    alone = preprocess.split_train_val(flows, 0.25, seed=3)  # stratified on family by default
+    assert alone["val"]["family"].value_counts().to_dict() == {"Benign": 10, "DDoS": 5, "Mirai": 5}
+    pd.testing.assert_frame_equal(alone["val"], preprocess.split_train_val(flows, 0.25, 3)["val"])
+    assert list(alone["train"].columns) == list(flows.columns)
+    assert set(alone["val"]["a"]) != set(preprocess.split_train_val(flows, 0.25, 4)["val"]["a"])
+
+
+def test_split_fractions_and_stratification_are_checked_by_name():
+    flows = small_flows()
+    for bad in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match=r"^test_fraction must lie strictly between 0 and 1"):
+            preprocess.split_train_val_test(flows, bad, 0.1, 0)
+        with pytest.raises(
+            ValueError, match=rf"^val_fraction must lie strictly between 0 and 1, got {bad}$"
+        ):
+            preprocess.split_train_val_test(flows, 0.2, bad, 0)
+    four = pd.concat([small_flows(), small_flows().iloc[:4].assign(family="Rare")])
+    preprocess.split_train_val_test(four, 0.25, 0.25, 0)  # four rows of a family are enough
+    three = pd.concat([small_flows(), small_flows().iloc[:3].assign(family="Rare")])
+    with pytest.raises(ValueError, match=r"fewer than 4 rows: \{'Rare': 3\}$"):
+        preprocess.split_train_val_test(three, 0.25, 0.25, 0)
+
+
+def test_the_non_finite_report_names_its_reasons_and_keeps_the_row_order():
+    flows = small_flows(2).astype({"a": "float64", "b": "float64"})
+    flows.loc[1, "b"], flows.loc[3, "a"], flows.loc[5, "b"] = np.nan, np.inf, -np.inf
+    cleaned, report = preprocess.clean_non_finite(flows, ["a", "b"])  # "drop" by default
+    assert report == {
+        "policy": "drop",
+        "rows_in": 8,
+        "rows_kept": 5,
+        "rows_dropped": {"nan": 1, "inf": 2},
+        "values_replaced": 0,
+        "non_finite_per_feature": {"a": 1, "b": 2},
+    }
+    assert cleaned["a"].tolist() == [0, 2, 4, 6, 7] and cleaned.index.tolist() == list(range(5))
+    assert list(cleaned.columns) == list(flows.columns)
+    zeroed, report = preprocess.clean_non_finite(flows, ["a", "b"], "zero")
+    assert report["rows_dropped"] == {"nan": 0, "inf": 0} and report["values_replaced"] == 3
+    assert report["policy"] == "zero" and zeroed.loc[3, "a"] == 0.0 and zeroed.loc[1, "b"] == 0.0
+    with pytest.raises(ValueError, match=r"^feature column\(s\) not in the data: \['zz'\]$"):
+        preprocess.clean_non_finite(flows, ["a", "zz"])
+
+
+def test_scaling_keeps_float64_precision_until_the_float32_result():
+    train = pd.DataFrame({"x": [1e8 + 1, 1e8 + 3], "n": [1, 3]})  # int column too
+    scaler = preprocess.fit_scaler(train, ["x", "n"])
+    assert scaler["mean"] == [1e8 + 2, 2.0] and scaler["scale"] == [1.0, 1.0]
+    scaled = preprocess.scale(train, scaler)
+    assert scaled.dtype == np.float32 and scaled.tolist() == [[-1.0, -1.0], [1.0, 1.0]]
+
+
+def test_cross_duplicates_compare_features_not_positions():
+    train = pd.DataFrame({"a": [1, 2, 3], "attack": [0, 1, 1], "family": ["B", "D", "D"]})
+    test = pd.DataFrame(
+        {"a": [3, 1, 9, 2], "attack": [1, 1, 0, 1], "family": ["D", "M", "B", "D"]},
+        index=[10, 11, 12, 13],  # another index: copies are found by value
+    )
+    counts = preprocess.count_cross_duplicates(train, test, ["a"])
+    assert counts == {
+        "test_rows": 4,
+        "with_feature_copy_in_train": 3,
+        "with_feature_and_label_copy_in_train": 2,
+        "by_family": {"D": 2, "M": 1},
+    }
