@@ -355,3 +355,303 @@ def test_glue_verdicts_pastes_the_chapters_rows(monkeypatch):
     assert not table.empty and set(table["chapter"]) == {"05_evaluation"}
     value, display = glued["closing"]
     assert display is False and value.data == ledger.verdict_list(table)
+
+
+# --- each chapter's rules on small synthetic artefacts with several seeds ---------------------
+
+
+def _artifacts(tmp_path, name, content):
+    write_json(tmp_path / "artifacts" / name, content)
+    return tmp_path
+
+
+def _one(table, claim, model=None):
+    rows = table[(table["claim"] == claim) & ((table["model"] == model) if model else True)]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+def _data_report(total, requested, benign_fraction, n_features, profile="paper"):
+    return {
+        "profile": profile,
+        "sample": {
+            "achieved": {"total": total},
+            "requested": {"total": requested},
+            "benign_fraction_achieved": benign_fraction,
+        },
+        "features": {"used": [f"f{i}" for i in range(n_features)]},
+        "source": {"release": "ciciot2023-merged"},
+    }
+
+
+def test_the_data_chapter_says_why_an_exact_quantity_differs(tmp_path):
+    paper_fraction = paper_value("benign_fraction")
+    run = _artifacts(
+        tmp_path,
+        "data_report.json",
+        _data_report(1888, 100_000, paper_fraction + 0.004, 39),
+    )
+    table = ledger.chapter_ledger(run, "01_data")
+    flows = _one(table, "dataset_flows")
+    assert flows["verdict"] == ledger.NOT_TESTABLE
+    assert flows["note"] == "the source limits this build to 1,888 flows"
+    features = _one(table, "features")
+    assert features["note"] == "ciciot2023-merged has 39 features"
+    fraction = _one(table, "benign_fraction")
+    assert fraction["verdict"] == ledger.REPRODUCED
+    assert fraction["ours"] == round(paper_fraction + 0.004, 4)
+    run = _artifacts(
+        tmp_path,
+        "data_report.json",
+        _data_report(100_000, 100_000, paper_fraction + 0.123456, int(paper_value("features"))),
+    )
+    table = ledger.chapter_ledger(run, "01_data")
+    assert _one(table, "dataset_flows")["verdict"] == ledger.REPRODUCED
+    assert _one(table, "dataset_flows")["note"] == "the paper profile asks for 100,000 flows"
+    assert _one(table, "features")["verdict"] == ledger.REPRODUCED
+    assert _one(table, "features")["note"] == ""
+    assert _one(table, "benign_fraction")["ours"] == round(paper_fraction + 0.123456, 4)
+    assert _one(table, "benign_fraction")["verdict"] == ledger.NOT_REPRODUCED
+    edge = ledger.RATIO_TOLERANCE
+    run = _artifacts(tmp_path, "data_report.json", _data_report(10, 10, paper_fraction + edge, 39))
+    assert _one(ledger.chapter_ledger(run, "01_data"), "benign_fraction")["verdict"] == (
+        ledger.NOT_REPRODUCED
+    )  # the tolerance is strict
+
+
+def _training_run(tmp_path, epochs, losses_by_seed, diverged):
+    import pandas as pd
+
+    for model in CNN_LSTMS:
+        for seed, losses in losses_by_seed.items():
+            folder = (
+                tmp_path
+                / "artifacts"
+                / f"seed-{seed}"
+                / __import__("ids_utils.models", fromlist=["model_slug"]).model_slug(model)
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(
+                {"epoch": range(1, epochs + 1), "loss": losses, "accuracy": [0.9] * epochs}
+            ).to_csv(folder / "history.csv", index=False)
+    return _artifacts(
+        tmp_path,
+        "training.json",
+        {
+            "seeds": list(losses_by_seed),
+            "models": {
+                model: {"diverged": {str(s): {"diverged": d} for s, d in marks.items()}}
+                for model, marks in diverged.items()
+            },
+        },
+    )
+
+
+def test_the_training_curve_is_judged_by_the_range_over_seeds(tmp_path):
+    claims = [c for c in ledger.paper_claims().index if c.startswith("train_loss_")]
+    epochs = max(int(c.rsplit("_", 1)[1]) for c in claims)
+    first = int(claims[0].rsplit("_", 1)[1])
+    paper_loss = paper_value(claims[0])
+    low = [1.0] * epochs
+    high = [1.0] * epochs
+    low[first - 1], high[first - 1] = paper_loss - 0.01, paper_loss + 0.02
+    run = _training_run(
+        tmp_path,
+        epochs,
+        {1: low, 2: high},
+        {AS_WRITTEN: {1: True, 2: False}, STABILISED: {1: False, 2: False}},
+    )
+    table = ledger.chapter_ledger(run, "04_training")
+    row = _one(table, claims[0], STABILISED)
+    assert row["verdict"] == ledger.REPRODUCED and row["note"] == "range over seeds"
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((paper_loss - 0.01, paper_loss + 0.02))
+    assert row["ours"] == pytest.approx(paper_loss + 0.005)
+    written = _one(table, claims[0], AS_WRITTEN)
+    assert written["note"] == "range over seeds; 1 of 2 seed(s) diverged (included, marked)"
+    epochs_row = _one(table, "epochs", STABILISED)
+    expected = ledger.REPRODUCED if epochs == paper_value("epochs") else ledger.NOT_TESTABLE
+    assert epochs_row["verdict"] == expected and epochs_row["ours"] == epochs
+    short = _training_run(
+        tmp_path / "short",
+        2,
+        {1: [0.5, 0.4], 2: [0.6, 0.5]},
+        {AS_WRITTEN: {1: False, 2: False}, STABILISED: {1: False, 2: False}},
+    )
+    table = ledger.chapter_ledger(short, "04_training")
+    assert _one(table, "epochs", AS_WRITTEN)["note"] == "this profile trains 2 epochs"
+    late = [c for c in claims if int(c.rsplit("_", 1)[1]) > 2][0]
+    assert _one(table, late, AS_WRITTEN)["verdict"] == ledger.NOT_TESTABLE
+    assert _one(table, late, AS_WRITTEN)["note"] == "this run trained fewer epochs"
+
+
+def _baselines_run(tmp_path, rf, svm, holds):
+    def interval(mean, low, high):
+        return {"accuracy": {"mean": mean, "ci_low": low, "ci_high": high}}
+
+    return _artifacts(
+        tmp_path,
+        "baselines.json",
+        {
+            "aggregate": {
+                "Random Forest": interval(*rf),
+                "SVM (RBF)": interval(*svm),
+                "XGBoost": interval(0.991234, 0.98, 0.99),
+            },
+            "ranking": {
+                model: {"paper_ranking_holds": mark, "order": ["XGBoost", model]}
+                for model, mark in holds.items()
+            },
+        },
+    )
+
+
+def test_the_baselines_chapter_judges_each_accuracy_and_each_ranking(tmp_path):
+    rf_paper, svm_paper = paper_value("random_forest_accuracy"), paper_value("svm_accuracy")
+    run = _baselines_run(
+        tmp_path,
+        (0.95, rf_paper - 0.01, rf_paper + 0.01),
+        (0.90, svm_paper + 0.001, svm_paper + 0.01),
+        {AS_WRITTEN: False, STABILISED: True},
+    )
+    table = ledger.chapter_ledger(run, "06_baselines")
+    rf = _one(table, "random_forest_accuracy")
+    assert rf["verdict"] == ledger.REPRODUCED and rf["ours"] == 0.95
+    assert (rf["ci_low"], rf["ci_high"]) == (rf_paper - 0.01, rf_paper + 0.01)
+    assert _one(table, "svm_accuracy")["verdict"] == ledger.NOT_REPRODUCED
+    assert _one(table, "literature_accuracy_high")["verdict"] == ledger.NOT_TESTABLE
+    written, stabilised = _one(table, "ranking", AS_WRITTEN), _one(table, "ranking", STABILISED)
+    assert (written["ours"], written["verdict"]) == ("does not hold", ledger.NOT_REPRODUCED)
+    assert (stabilised["ours"], stabilised["verdict"]) == ("holds", ledger.REPRODUCED)
+    assert stabilised["note"] == "best mean accuracy here: XGBoost (0.9912)"
+
+
+def test_the_slow_rate_claim_follows_the_tests_words(tmp_path):
+    run = _artifacts(
+        tmp_path,
+        "errors.json",
+        {
+            "slow_rate_verdict": {
+                "a": "supported: missed attacks have a lower Rate",
+                "b": "not supported: missed attacks do not",
+                "c": "not testable with these data (too few missed attacks)",
+            }
+        },
+    )
+    table = ledger.chapter_ledger(run, "07_error_analysis").set_index("model")
+    assert table.loc["a", "verdict"] == ledger.REPRODUCED and table.loc["a", "ours"] == "supported"
+    assert table.loc["b", "verdict"] == ledger.NOT_REPRODUCED
+    assert table.loc["c", "verdict"] == ledger.NOT_TESTABLE
+
+
+@pytest.mark.parametrize(
+    "share, verdict", [(0.0, ledger.REPRODUCED), (0.00004, ledger.NOT_REPRODUCED)]
+)
+def test_an_independent_test_set_has_no_copy_of_a_training_flow(tmp_path, share, verdict):
+    run = _artifacts(
+        tmp_path,
+        "audit.json",
+        {
+            "test_copies": {"share_with_feature_copy_in_train": share},
+            "duplicates_in_source": {"duplicate_vectors": 1234},
+        },
+    )
+    row = _one(ledger.chapter_ledger(run, "09_data_audit"), "independent_test_set")
+    assert row["verdict"] == verdict and row["ours"] == round(share, 4)
+    assert row["note"].endswith("the whole source holds 1,234 repeated vectors")
+
+
+def test_a_premise_is_judged_on_the_weakest_part(tmp_path):
+    def diff(mean, low, high):
+        return {"f1": {"mean": mean, "ci_low": low, "ci_high": high}}
+
+    run = _artifacts(
+        tmp_path,
+        "ablations.json",
+        {
+            "metric": "f1",
+            "differences": {
+                "CNN only": diff(0.05, 0.01, 0.09),
+                "LSTM only": diff(0.02, -0.01, 0.05),  # the weaker: decides the verdict
+                "permuted features": diff(0.123456, float("nan"), float("nan")),
+                "no dropout": diff(0.03, 0.001, 0.06),
+            },
+        },
+    )
+    table = ledger.chapter_ledger(run, "10_ablations")
+    hybrid = _one(table, "hybrid_beats_parts")
+    assert hybrid["verdict"] == ledger.NOT_REPRODUCED
+    assert hybrid["note"] == "CNN-LSTM minus LSTM only, f1"
+    assert (hybrid["ours"], hybrid["ci_low"], hybrid["ci_high"]) == (0.02, -0.01, 0.05)
+    order = _one(table, "feature_order_matters")
+    assert order["verdict"] == ledger.NOT_TESTABLE and order["ours"] == 0.1235
+    assert _one(table, "dropout_prevents_overfitting")["verdict"] == ledger.REPRODUCED
+
+
+def test_a_part_without_an_interval_is_the_weakest(tmp_path):
+    def diff(low):
+        return {"f1": {"mean": 0.1, "ci_low": low, "ci_high": 0.2}}
+
+    run = _artifacts(
+        tmp_path,
+        "ablations.json",
+        {
+            "metric": "f1",
+            "differences": {
+                "CNN only": diff(float("nan")),
+                "LSTM only": diff(0.05),
+                "permuted features": diff(0.01),
+                "no dropout": diff(0.01),
+            },
+        },
+    )
+    hybrid = _one(ledger.chapter_ledger(run, "10_ablations"), "hybrid_beats_parts")
+    assert hybrid["verdict"] == ledger.NOT_TESTABLE and hybrid["note"].endswith("CNN only, f1")
+
+
+def _cross_run(tmp_path, intervals, diverged):
+    protocol = "KDDTrain+ split (the paper's protocol)"
+
+    def accuracy(mean, low, high):
+        return {"accuracy": {"mean": mean, "ci_low": low, "ci_high": high}}
+
+    return _artifacts(
+        tmp_path,
+        "cross_dataset.json",
+        {
+            "paper_protocol": protocol,
+            "aggregate": {
+                protocol: {m: accuracy(*intervals[m]) for m in CNN_LSTMS},
+                "KDDTest+": {m: accuracy(0.81234, 0.8, 0.82) for m in CNN_LSTMS},
+            },
+            "diverged": {m: {protocol: diverged[m]} for m in CNN_LSTMS},
+        },
+    )
+
+
+def test_the_nsl_kdd_accuracy_is_judged_against_the_literatures_low_end(tmp_path):
+    low_end = paper_value("literature_accuracy_low")
+    run = _cross_run(
+        tmp_path,
+        {AS_WRITTEN: (0.5, 0.4, 0.6), STABILISED: (low_end, low_end - 0.01, low_end + 0.01)},
+        {AS_WRITTEN: {"42": True, "43": False}, STABILISED: {"42": False, "43": False}},
+    )
+    table = ledger.chapter_ledger(run, "12_cross_dataset")
+    written, stabilised = (
+        _one(table, "literature_accuracy_low", m) for m in (AS_WRITTEN, STABILISED)
+    )
+    assert written["verdict"] == ledger.NOT_REPRODUCED
+    assert written["note"].endswith("KDDTest+: 0.8123; 1 of 2 seed(s) diverged (included, marked)")
+    assert not written["note"].startswith("one seed")
+    assert stabilised["verdict"] == ledger.REPRODUCED and "diverged" not in stabilised["note"]
+    assert (stabilised["ci_low"], stabilised["ci_high"]) == (low_end - 0.01, low_end + 0.01)
+    one_seed = _cross_run(
+        tmp_path / "one",
+        {m: (0.9, float("nan"), float("nan")) for m in CNN_LSTMS},
+        {m: {"42": False} for m in CNN_LSTMS},
+    )
+    row = _one(
+        ledger.chapter_ledger(one_seed, "12_cross_dataset"), "literature_accuracy_low", STABILISED
+    )
+    assert row["verdict"] == ledger.NOT_TESTABLE and row["note"].startswith(
+        "one seed, no interval; "
+    )
