@@ -6,7 +6,7 @@ import pytest
 
 from ids_utils import ledger
 from ids_utils.artifacts import write_json
-from ids_utils.models import AS_WRITTEN, CNN_LSTMS, STABILISED
+from ids_utils.models import AS_WRITTEN, CNN_LSTMS, STABILISED, model_slug
 from ids_utils.paper import TABLE1_METRICS, paper_value
 
 
@@ -424,12 +424,7 @@ def _training_run(tmp_path, epochs, losses_by_seed, diverged):
 
     for model in CNN_LSTMS:
         for seed, losses in losses_by_seed.items():
-            folder = (
-                tmp_path
-                / "artifacts"
-                / f"seed-{seed}"
-                / __import__("ids_utils.models", fromlist=["model_slug"]).model_slug(model)
-            )
+            folder = tmp_path / "artifacts" / f"seed-{seed}" / model_slug(model)
             folder.mkdir(parents=True, exist_ok=True)
             pd.DataFrame(
                 {"epoch": range(1, epochs + 1), "loss": losses, "accuracy": [0.9] * epochs}
