@@ -90,7 +90,7 @@ class _Rows:
             }
         )
 
-    def exact(self, claim, ours, note=""):
+    def exact(self, claim, ours, note):
         """An exact quantity: equal, or not testable at another scale."""
         self.add(
             claim,

@@ -187,7 +187,7 @@ def test_a_difference_counts_only_when_its_interval_lies_above_zero(ci_low, verd
 def test_an_exact_quantity_is_reproduced_only_when_equal():
     rows = ledger._Rows()
     rows.exact("test_flows", paper_value("test_flows"), note="same")
-    rows.exact("test_flows", paper_value("test_flows") - 1)
+    rows.exact("test_flows", paper_value("test_flows") - 1, note="")
     assert [r["verdict"] for r in rows.rows] == [ledger.REPRODUCED, ledger.NOT_TESTABLE]
     assert rows.rows[0]["paper"] == paper_value("test_flows") and rows.rows[0]["note"] == "same"
     assert rows.rows[0]["where"] == ledger.paper_claims().loc["test_flows", "where"]
@@ -649,4 +649,80 @@ def test_the_nsl_kdd_accuracy_is_judged_against_the_literatures_low_end(tmp_path
     )
     assert row["verdict"] == ledger.NOT_TESTABLE and row["note"].startswith(
         "one seed, no interval; "
+    )
+
+
+def test_the_ledger_page_is_exactly_these_tables():
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        [
+            {
+                "claim": "accuracy",
+                "what": "Accuracy",
+                "where": "Table 1",
+                "model": AS_WRITTEN,
+                "paper": 0.9981,
+                "ours": 0.9,
+                "ci_low": 0.89,
+                "ci_high": 0.91,
+                "verdict": "not reproduced",
+                "note": "n",
+            },
+            {
+                "claim": "accuracy",
+                "what": "Accuracy",
+                "where": "Table 1",
+                "model": STABILISED,
+                "paper": 0.9981,
+                "ours": 0.93,
+                "ci_low": float("nan"),
+                "ci_high": float("nan"),
+                "verdict": "reproduced",
+                "note": "",
+            },
+            {
+                "claim": "test_flows",
+                "what": "Test flows",
+                "where": "4.1",
+                "model": "",
+                "paper": 20000,
+                "ours": 377,
+                "ci_low": float("nan"),
+                "ci_high": float("nan"),
+                "verdict": "reproduced",
+                "note": "",
+            },
+            {
+                "claim": "hybrid_beats_parts",
+                "what": "Hybrid",
+                "where": "3.2",
+                "model": "",
+                "paper": "yes",
+                "ours": 0.01,
+                "ci_low": -0.01,
+                "ci_high": 0.03,
+                "verdict": "not reproduced",
+                "note": "x",
+            },
+        ]
+    )
+    header = "| claim | where | model | paper | ours | interval | verdict | note |\n"
+    rule = "| --- | --- | --- | ---: | ---: | --- | --- | --- |\n"
+    assert ledger.ledger_markdown(rows) == (
+        "3 claims in 4 rows (a claim about the CNN-LSTM has a row per model): "
+        "2 not reproduced, 2 reproduced.\n\n"
+        f"Rows about each CNN-LSTM:\n- **{AS_WRITTEN}**: 1 not reproduced"
+        f"\n- **{STABILISED}**: 1 reproduced\n\n"
+        "## The paper's results\n\n"
+        + header
+        + rule
+        + f"| Accuracy | Table 1 | {AS_WRITTEN} | 0.9981 | 0.9 | [0.89, 0.91] | "
+        "**not reproduced** | n |\n"
+        f"| Accuracy | Table 1 | {STABILISED} | 0.9981 | 0.93 | - | **reproduced** |  |\n"
+        "| Test flows | 4.1 | - | 20,000 | 377 | - | **reproduced** |  |\n\n"
+        "## What the paper takes for granted (beyond the paper)\n\n"
+        + header
+        + rule
+        + "| Hybrid | 3.2 | - | yes | 0.01 | [-0.01, 0.03] | **not reproduced** | x |\n"
     )
