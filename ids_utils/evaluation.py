@@ -237,7 +237,8 @@ def result_properties(per_seed: pd.DataFrame) -> dict[str, bool]:
     ----------
     per_seed : pandas.DataFrame
         One row per seed with ``roc_auc`` and ``recall``; the Table 2 cells
-        (``tn``, ``fp``, ``fn``, ``tp``, ``n``) and ``diverged`` when present.
+        (``tn``, ``fp``, ``fn``, ``tp``, ``n``) and ``diverged`` when present (a
+        missing mark, as a baseline's, is no mark).
 
     Returns
     -------
@@ -253,6 +254,8 @@ def result_properties(per_seed: pd.DataFrame) -> dict[str, bool]:
     if {"tn", "fp", "fn", "tp", "n"} <= set(per_seed.columns):
         cells = per_seed[["tn", "fp", "fn", "tp"]].sum(axis=1, min_count=4)
         properties["Table 2 cells add up to the test flows"] = bool((cells == per_seed["n"]).all())
-    if "diverged" in per_seed.columns:
-        properties["no diverged seed"] = not bool(per_seed["diverged"].astype(bool).any())
+    # A model that is not a trained network (a baseline) has no divergence mark.
+    marks = per_seed["diverged"].dropna() if "diverged" in per_seed.columns else []
+    if len(marks):
+        properties["no diverged seed"] = not bool(marks.astype(bool).any())
     return properties

@@ -261,6 +261,8 @@ def test_result_properties_fail_a_collapsed_an_unscored_or_a_diverged_model():
     assert not evaluation.result_properties(good.assign(diverged=[False, True]))["no diverged seed"]
     lost = good.assign(tn=[5, 5])  # a flow missing from the cells
     assert not evaluation.result_properties(lost)["Table 2 cells add up to the test flows"]
+    unmarked = evaluation.result_properties(good.assign(diverged=[np.nan, np.nan]))
+    assert "no diverged seed" not in unmarked  # a baseline: nothing to mark
     bare = evaluation.result_properties(good[["roc_auc", "recall"]])
     assert list(bare) == list(properties)[:2]
     with pytest.raises(ValueError, match="no per-seed results"):
