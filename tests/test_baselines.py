@@ -375,3 +375,28 @@ def test_table3_is_exactly_our_rows_then_the_papers():
         ],
     )
     pd.testing.assert_frame_equal(table.astype(str), expected.astype(str))
+
+
+def test_two_seeds_already_give_a_paired_interval():
+    per_seed = pd.DataFrame(
+        {"model": ["A", "A", "B", "B"], "seed": [1, 2, 1, 2], "f1": [0.5, 0.6, 0.6, 0.8]}
+    )
+    row = baselines.paired_differences(per_seed, "A", "f1").loc["B"]
+    # Differences 0.1 and 0.2: mean 0.15, sd 0.0707; t(0.975, 1) = 12.706205.
+    half = 12.706205 * np.std([0.1, 0.2], ddof=1) / np.sqrt(2)
+    assert row["n_seeds"] == 2 and row["mean_difference"] == pytest.approx(0.15)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.15 - half, 0.15 + half))
+    assert 0 < row["p_value"] < 1
+
+
+def test_mcnemar_refuses_other_flows_and_a_duplicated_reference_flow(predictions_of):
+    with pytest.raises(ValueError, match=r"^the two models were not scored on the same flows$"):
+        baselines.mcnemar(np.array([True, False]), np.array([True]))
+    reference = predictions_of("CNN-LSTM", [0, 0, 1, 1, 0, 0])
+    other = predictions_of("RF", [1, 1, 1, 1, 1, 1])
+    twice = pd.concat([reference, reference.iloc[:1]])
+    with pytest.raises(pd.errors.MergeError):
+        baselines.mcnemar_table(pd.concat([twice, other]), "CNN-LSTM")
+    reference["prediction"] = pd.array([0, 0, None, 1, 0, 0], dtype="Int8")
+    row = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM").iloc[0]
+    assert row["unscored"] == 1 and np.isnan(row["p_value"])  # the reference's own gap
