@@ -139,3 +139,44 @@ def test_header_errors_name_line_one_and_say_exactly_what_is_wrong():
         "IGMP (the header is ciciot2023-original; the model expects 39 "
         "features)"
     )
+
+
+def test_an_unquoted_row_ending_in_a_carriage_return_keeps_its_label():
+    block = parse("1,2,3,Benign\r", "1,2,3,DDoS\r")
+    assert block.problem == [None, None] and block.family == ["Benign", "DDoS"]
+
+
+def test_an_unlabelled_header_gives_no_families():
+    block = parse("1,2,3", head=header("a,b,c"))
+    assert block.family is None and block.problem == [None]
+
+
+@pytest.mark.filterwarnings("error")
+def test_overflowing_and_infinite_values_raise_no_warning():
+    block = parse("1e308,2,3,Benign", "1,inf,3,Benign", "-inf,2,3,Benign", "1,2,3,Benign")
+    assert block.valid.tolist() == [False, False, False, True]
+
+
+def test_a_hash_is_a_character_not_a_comment():
+    block = parse("1,#2,3,Benign", "1,2,3,Benign")
+    assert block.problem == ["non-numeric value '#2'", None] and block.column == ["b", None]
+
+
+def test_a_number_python_reads_but_numpy_does_not_is_unreadable():
+    # float("1_000") is 1000.0 in Python; NumPy's parser refuses it, and so does the reader.
+    block = parse("1_000,2,3,Benign")
+    assert block.problem == ["unreadable numbers"] and block.column == [None]
+
+
+@pytest.mark.parametrize(
+    "n_missing, listed", [(5, "d1, d2, d3, d4, d5"), (6, "d1, d2, d3, d4, d5...")]
+)
+def test_a_long_list_of_missing_features_is_cut_after_five(n_missing, listed):
+    features = ("a", *(f"d{i}" for i in range(1, n_missing + 1)))
+    with pytest.raises(DataError) as info:
+        flowcsv.parse_header(b"a,b", features, "f.csv")
+    # A header of no known release says nothing more.
+    assert info.value.problem == (
+        f"the header lacks {n_missing} feature(s) the model needs: {listed}"
+    )
+    assert info.value.column == "d1"

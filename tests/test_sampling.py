@@ -132,3 +132,12 @@ def test_the_sample_is_uniform_over_positions_and_chunks():
     assert chisquare(by_position).pvalue > 0.001
     assert chisquare(by_chunk).pvalue > 0.001
     assert repeated <= 2
+
+
+def test_a_sample_report_is_plain_data():
+    from dataclasses import fields
+
+    from ids_utils.sampling import SampleReport
+
+    report = SampleReport(**{f.name: i for i, f in enumerate(fields(SampleReport))})
+    assert report.to_dict() == {f.name: i for i, f in enumerate(fields(SampleReport))}
