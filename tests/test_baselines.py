@@ -400,3 +400,30 @@ def test_mcnemar_refuses_other_flows_and_a_duplicated_reference_flow(predictions
     reference["prediction"] = pd.array([0, 0, None, 1, 0, 0], dtype="Int8")
     row = baselines.mcnemar_table(pd.concat([reference, other]), "CNN-LSTM").iloc[0]
     assert row["unscored"] == 1 and np.isnan(row["p_value"])  # the reference's own gap
+
+
+def test_the_ranking_verdict_in_full_at_its_edges():
+    accuracy, differences, tests = ranking_inputs(
+        {"CNN-LSTM": 0.95, "Random Forest": 0.93, "SVM (RBF)": 0.93},
+        {"Random Forest": [0.05, 0.01], "SVM (RBF)": [0.2, 0.3]},
+    )
+    verdict = baselines.ranking_verdict(accuracy, differences, tests)
+    assert verdict["paper_ranking_holds"] is False  # Random Forest only ties the SVM
+    assert verdict["significant_seeds"]["Random Forest"] == 1  # p = alpha is not below it
+    assert verdict["text"] == (
+        "On this build's data, mean test accuracy ranks the models: CNN-LSTM (0.9500), "
+        "Random Forest (0.9300), SVM (RBF) (0.9300). The paper's ranking, CNN-LSTM > "
+        "Random Forest > SVM (RBF), **does not hold** here. Random Forest minus CNN-LSTM: "
+        "-0.0200 accuracy, 95% interval [-0.0200, +0.0100]; McNemar p < 0.05 in 1 of 2 "
+        "seed(s). SVM (RBF) minus CNN-LSTM: -0.0200 accuracy, 95% interval [-0.0200, "
+        "+0.0100]; McNemar p < 0.05 in 0 of 2 seed(s)."
+    )
+
+
+def test_mcnemar_summary_blanks_both_counts_of_an_untested_pair(predictions_of):
+    reference = predictions_of("CNN-LSTM", [0, 0, 1, 1, 0, 0])
+    rf = predictions_of("RF", [1, 1, 1, 1, 1, 1])
+    rf["prediction"] = pd.array([1, 1, None, 1, 1, 1], dtype="Int8")
+    tests = baselines.mcnemar_table(pd.concat([reference, rf]), "CNN-LSTM")
+    summary = baselines.mcnemar_summary(tests).loc[("CNN-LSTM", "RF")]
+    assert summary[["only model right", "only reference right"]].isna().all()

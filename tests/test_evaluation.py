@@ -259,13 +259,16 @@ def test_result_properties_fail_a_collapsed_an_unscored_or_a_diverged_model():
     assert not properties["ROC-AUC above a constant predictor's 0.5"]
     assert not properties["Table 2 cells add up to the test flows"]
     assert not evaluation.result_properties(good.assign(diverged=[False, True]))["no diverged seed"]
+    # One cell unknown: the other three happen to add up to n, still not a full Table 2.
+    gap = good.assign(tn=[5, 7], tp=[2, np.nan])
+    assert not evaluation.result_properties(gap)["Table 2 cells add up to the test flows"]
     lost = good.assign(tn=[5, 5])  # a flow missing from the cells
     assert not evaluation.result_properties(lost)["Table 2 cells add up to the test flows"]
     unmarked = evaluation.result_properties(good.assign(diverged=[np.nan, np.nan]))
     assert "no diverged seed" not in unmarked  # a baseline: nothing to mark
     bare = evaluation.result_properties(good[["roc_auc", "recall"]])
     assert list(bare) == list(properties)[:2]
-    with pytest.raises(ValueError, match="no per-seed results"):
+    with pytest.raises(ValueError, match=r"^no per-seed results to check$"):
         evaluation.result_properties(good.iloc[:0])
 
 

@@ -351,9 +351,9 @@ def test_glue_verdicts_pastes_the_chapters_rows(monkeypatch):
     monkeypatch.setattr(
         myst_nb, "glue", lambda key, value, display: glued.update({key: (value, display)})
     )
-    table = ledger.glue_verdicts(FIXTURE, "05_evaluation", key="closing")
+    table = ledger.glue_verdicts(FIXTURE, "05_evaluation")
     assert not table.empty and set(table["chapter"]) == {"05_evaluation"}
-    value, display = glued["closing"]
+    value, display = glued["verdicts"]  # the key the chapters paste
     assert display is False and value.data == ledger.verdict_list(table)
 
 
@@ -466,6 +466,8 @@ def test_the_training_curve_is_judged_by_the_range_over_seeds(tmp_path):
     epochs_row = _one(table, "epochs", STABILISED)
     expected = ledger.REPRODUCED if epochs == paper_value("epochs") else ledger.NOT_TESTABLE
     assert epochs_row["verdict"] == expected and epochs_row["ours"] == epochs
+    if epochs == paper_value("epochs"):
+        assert epochs_row["note"] == ""
     short = _training_run(
         tmp_path / "short",
         2,
@@ -636,7 +638,7 @@ def test_the_nsl_kdd_accuracy_is_judged_against_the_literatures_low_end(tmp_path
     )
     assert written["verdict"] == ledger.NOT_REPRODUCED
     assert written["note"].endswith("KDDTest+: 0.8123; 1 of 2 seed(s) diverged (included, marked)")
-    assert not written["note"].startswith("one seed")
+    assert written["note"].startswith("this project's CNN-LSTM on NSL-KDD")
     assert stabilised["verdict"] == ledger.REPRODUCED and "diverged" not in stabilised["note"]
     assert (stabilised["ci_low"], stabilised["ci_high"]) == (low_end - 0.01, low_end + 0.01)
     one_seed = _cross_run(
@@ -726,3 +728,27 @@ def test_the_ledger_page_is_exactly_these_tables():
         + rule
         + "| Hybrid | 3.2 | - | yes | 0.01 | [-0.01, 0.03] | **not reproduced** | x |\n"
     )
+
+
+def test_the_whole_ledger_has_one_row_number_per_row():
+    table = ledger.build_ledger(FIXTURE)
+    assert table.index.tolist() == list(range(len(table)))
+    assert list(table["chapter"].unique()) == list(ledger.CHAPTERS)
+
+
+def test_ratio_claims_are_strict_at_their_tolerance(tmp_path, monkeypatch):
+    paper_fraction = paper_value("benign_fraction")
+    ours = paper_fraction + 0.01
+    monkeypatch.setattr(ledger, "RATIO_TOLERANCE", abs(ours - paper_fraction))
+    run = _artifacts(tmp_path, "data_report.json", _data_report(10, 10, ours, 39))
+    row = _one(ledger.chapter_ledger(run, "01_data"), "benign_fraction")
+    assert row["verdict"] == ledger.NOT_REPRODUCED
+    natural = paper_value("natural_imbalance")
+    monkeypatch.setattr(ledger, "RATIO_TOLERANCE", abs(natural + 0.02 - natural))
+    run = _artifacts(
+        tmp_path,
+        "class_ratio.json",
+        {"source_benign_fraction": natural + 0.02, "official_benign_fraction": 0.0235},
+    )
+    row = _one(ledger.chapter_ledger(run, "11_class_ratio"), "natural_imbalance")
+    assert row["verdict"] == ledger.NOT_REPRODUCED

@@ -260,3 +260,13 @@ def test_cross_duplicates_compare_features_not_positions():
         "with_feature_and_label_copy_in_train": 2,
         "by_family": {"D": 2, "M": 1},
     }
+
+
+def test_one_hot_keeps_each_parts_own_index_and_float_indicators():
+    train = pd.DataFrame({"n": [1.0, 2.0], "proto": ["tcp", "udp"]}, index=[10, 11])
+    test = pd.DataFrame({"n": [3.0], "proto": ["udp"]}, index=[7])
+    encoded, others, features = preprocess.one_hot(train, {"test": test}, ["n"], ("proto",))
+    assert features == ["n", "proto=tcp", "proto=udp"]
+    assert encoded.index.tolist() == [10, 11] and others["test"].index.tolist() == [7]
+    assert others["test"][["proto=tcp", "proto=udp"]].values.tolist() == [[0.0, 1.0]]
+    assert encoded["proto=tcp"].dtype == "float64"
