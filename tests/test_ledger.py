@@ -752,3 +752,20 @@ def test_ratio_claims_are_strict_at_their_tolerance(tmp_path, monkeypatch):
     )
     row = _one(ledger.chapter_ledger(run, "11_class_ratio"), "natural_imbalance")
     assert row["verdict"] == ledger.NOT_REPRODUCED
+
+
+def test_a_model_without_an_official_accuracy_is_said_to_be_unscored(tmp_path):
+    # The as-written model's outputs overflowed on KDDTest+ at full scale: null in the JSON.
+    run = _cross_run(
+        tmp_path,
+        {m: (0.9, 0.88, 0.92) for m in CNN_LSTMS},
+        {m: {"42": True, "43": True} for m in CNN_LSTMS},
+    )
+    path = run / "artifacts" / "cross_dataset.json"
+    cross = __import__("json").loads(path.read_text())
+    cross["aggregate"]["KDDTest+"][AS_WRITTEN]["accuracy"]["mean"] = None
+    write_json(path, cross)
+    table = ledger.chapter_ledger(run, "12_cross_dataset")
+    note = _one(table, "literature_accuracy_low", AS_WRITTEN)["note"]
+    assert "on the official KDDTest+: not scored; 2 of 2 seed(s) diverged" in note
+    assert "KDDTest+: 0.8123" in _one(table, "literature_accuracy_low", STABILISED)["note"]
