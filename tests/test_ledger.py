@@ -769,3 +769,47 @@ def test_a_model_without_an_official_accuracy_is_said_to_be_unscored(tmp_path):
     note = _one(table, "literature_accuracy_low", AS_WRITTEN)["note"]
     assert "on the official KDDTest+: not scored; 2 of 2 seed(s) diverged" in note
     assert "KDDTest+: 0.8123" in _one(table, "literature_accuracy_low", STABILISED)["note"]
+
+
+def test_evaluation_notes_and_intervals_at_their_edges(run, tmp_path, monkeypatch):
+    table = ledger.chapter_ledger(run, "05_evaluation")
+    narrow = _one(table, "roc_auc", STABILISED)
+    roc = paper_value("roc_auc")
+    assert (narrow["ci_low"], narrow["ci_high"]) == (roc - 0.01, roc + 0.01)
+    assert narrow["note"] == ""  # narrow and reproduced: nothing to add
+    one_seed = {
+        "aggregate": _aggregate(0.9, float("nan"), float("nan")),
+        "diverged_seeds": [],
+        "per_seed": _per_seed([False]),
+    }
+    write_json(tmp_path / "one" / "artifacts" / "metrics.json", {"models": {STABILISED: one_seed}})
+    row = _one(ledger.chapter_ledger(tmp_path / "one", "05_evaluation"), "roc_auc")
+    assert row["verdict"] == ledger.NOT_TESTABLE and row["note"] == "one seed: no interval"
+    # An interval exactly WIDE_INTERVAL wide is not "too wide".
+    monkeypatch.setattr(ledger, "WIDE_INTERVAL", (roc + 0.01) - (roc - 0.01))
+    row = _one(ledger.chapter_ledger(run, "05_evaluation"), "roc_auc", STABILISED)
+    assert row["note"] == ""
+    monkeypatch.setattr(ledger, "WIDE_INTERVAL", 0.001)
+    row = _one(ledger.chapter_ledger(run, "05_evaluation"), "roc_auc", STABILISED)
+    assert row["note"] == (
+        "interval too wide to tell: consistent with the paper, not a confirmation"
+    )
+
+
+def test_the_arithmetic_tolerance_is_strict(run, monkeypatch):
+    from ids_utils.evaluation import metrics_from_confusion
+
+    implied = metrics_from_confusion(*(int(paper_value(c)) for c in ("tn", "fp", "fn", "tp")))
+    monkeypatch.setattr(
+        ledger, "ARITHMETIC_TOLERANCE", abs(implied["accuracy"] - paper_value("accuracy"))
+    )
+    row = _one(ledger.chapter_ledger(run, "05_evaluation"), "accuracy", STABILISED)
+    assert row["verdict"] != ledger.INCONSISTENT  # a gap of exactly the tolerance is allowed
+
+
+def test_an_unknown_chapter_is_named_with_the_known_ones(run):
+    with pytest.raises(ValueError) as error:
+        ledger.chapter_ledger(run, "99_nothing")
+    assert str(error.value) == (
+        f"no ledger rows for chapter '99_nothing'; known: {list(ledger.CHAPTERS)}"
+    )

@@ -270,3 +270,9 @@ def test_one_hot_keeps_each_parts_own_index_and_float_indicators():
     assert encoded.index.tolist() == [10, 11] and others["test"].index.tolist() == [7]
     assert others["test"][["proto=tcp", "proto=udp"]].values.tolist() == [[0.0, 1.0]]
     assert encoded["proto=tcp"].dtype == "float64"
+
+
+def test_the_stratifying_column_is_used_for_both_splits():
+    flows = small_flows().drop(columns="family").rename(columns={"attack": "kind"})
+    parts = preprocess.split_train_val_test(flows, 0.25, 0.2, seed=1, stratify="kind")
+    assert parts["val"]["kind"].value_counts().to_dict() == {0: 6, 1: 6}

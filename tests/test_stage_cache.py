@@ -388,3 +388,43 @@ def test_a_parameter_no_profile_sets_is_refused(project):
     nbformat.write(notebook, notebooks / "02_second.ipynb")
     with pytest.raises(pipeline.PipelineError, match="02_second.ipynb declares parameter.*mystery"):
         run()
+
+
+def test_a_first_run_promises_no_time_and_defaults_live_in_the_project(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(pipeline, "_execute", execute_in_process)
+    monkeypatch.setattr(pipeline, "PROJECT_ROOT", tmp_path)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_stage(notebooks, "01_first", "pass")
+    notebook = nbformat.read(notebooks / "01_first.ipynb", as_version=4)
+    notebook.cells[1].source += '\ndata_dir = "x"\nsource = "y"'
+    notebook.cells[2].source += '\n(folder / "seen.txt").write_text(f"{data_dir}|{source}")'
+    nbformat.write(notebook, notebooks / "01_first.ipynb")
+    monkeypatch.setenv("STAGE_LOG", str(tmp_path / "log"))
+    (tmp_path / "data").mkdir()
+    run_dir = pipeline.run_pipeline("ci", data_dir=tmp_path / "data", notebooks_dir=notebooks)
+    assert run_dir == (tmp_path / "runs" / "ci").resolve()
+    assert (tmp_path / "runs" / "cache").is_dir()  # the default stage cache
+    seen = (run_dir / "artifacts" / "seen.txt").read_text()
+    assert seen == f"{(tmp_path / 'data').resolve()}|auto"
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "[pipeline] ci: 1 stage(s); reused from the cache: none; to execute: 01"
+    )
+    from ids_utils.workers import THREADS_PER_WORKER
+
+    machine = read_json(run_dir / "artifacts" / "machine.json")
+    assert machine["threads_per_training"] == THREADS_PER_WORKER
+
+
+def test_every_unknown_parameter_is_named(project):
+    notebooks, _, run = project
+    notebook = nbformat.read(notebooks / "02_second.ipynb", as_version=4)
+    notebook.cells[1].source += "\nmystery = 3\nriddle = 4"
+    nbformat.write(notebook, notebooks / "02_second.ipynb")
+    with pytest.raises(pipeline.PipelineError) as error:
+        run()
+    assert str(error.value) == (
+        "02_second.ipynb declares parameter(s) no profile sets: mystery, riddle"
+    )
