@@ -228,8 +228,8 @@ def settings_and_scale_answer(
         for model in curve["model"].unique():
             series = means.loc[model].sort_index()
             parts.append(
-                f"{model} {series.iloc[0]:.4f} at {series.index[0]:,} flows to "
-                f"{series.iloc[-1]:.4f} at {series.index[-1]:,}"
+                f"{model} {_score(series.iloc[0])} at {series.index[0]:,} flows to "
+                f"{_score(series.iloc[-1])} at {series.index[-1]:,}"
             )
         sentences.append(
             f"On {name}, test balanced accuracy goes from "
@@ -237,7 +237,8 @@ def settings_and_scale_answer(
             + f" (the paper's Table 1 implies {target:.4f})."
         )
     for row in extrapolations.itertuples():
-        if row.declined:
+        # A frame holds a missing reason as NaN, which is truthy: only a text declines.
+        if isinstance(row.declined, str) and row.declined:
             sentences.append(
                 f"Extrapolating {row.model} on {row.data} to "
                 f"{row.target_flows:,.0f} training flows is declined: "
@@ -250,3 +251,8 @@ def settings_and_scale_answer(
                 f"{row.prediction:.4f} (interval {row.low:.4f} to {row.high:.4f})."
             )
     return " ".join(sentences)
+
+
+def _score(value: float) -> str:
+    """A balanced accuracy for the answer; a point whose model could not score is said so."""
+    return "unscored (outputs not finite)" if pd.isna(value) else f"{value:.4f}"

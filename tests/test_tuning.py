@@ -126,3 +126,61 @@ def test_validate_trains_without_a_test_part_and_train_and_test_agrees():
     assert validation["n"] == 40
     tested = experiments.train_and_test(parts, features, 3, settings, lstm_activation="tanh")
     assert tested["test"]["n"] == 40 and tested["test"]["diverged"] == validation["diverged"]
+
+
+def test_the_answer_says_each_extrapolation_and_each_unscored_point():
+    import pandas as pd
+
+    from ids_utils.curves import extrapolate
+
+    chosen = pd.DataFrame(
+        {
+            "learning_rate": [3e-4],
+            "batch_size": [32],
+            tuning.SELECTION_METRIC: [0.7],
+            "diverged_share": [0.0],
+        },
+        index=["CNN-LSTM stabilised"],
+    )
+    reached = pd.DataFrame(
+        {"reached": [False, True]},
+        index=pd.MultiIndex.from_tuples(
+            [("CNN-LSTM stabilised", "recall"), ("CNN-LSTM stabilised", "false_positive_rate")]
+        ),
+    )
+    curve = pd.DataFrame(
+        {
+            "model": ["m"] * 3,
+            "train_flows": [100, 400, 1600],
+            "balanced_accuracy": [float("nan"), 0.8, 0.9],
+        }
+    )
+    made = {
+        "data": "A",
+        "model": "m",
+        **extrapolate(
+            pd.DataFrame({"train_flows": [100, 400, 1600], "balanced_accuracy": [0.6, 0.8, 0.9]}),
+            "balanced_accuracy",
+            80_000,
+        ),
+    }
+    declined = {
+        "data": "B",
+        "model": "m",
+        **extrapolate(curve.iloc[1:], "balanced_accuracy", 80_000),
+    }
+    assert made["declined"] is None and isinstance(declined["declined"], str)
+    answer = tuning.settings_and_scale_answer(
+        chosen, reached, curve, curve, pd.DataFrame([made, declined])
+    )
+    assert "its best seed reaches the paper's value on false positive rate." in answer
+    assert "m unscored (outputs not finite) at 100 flows to 0.9000 at 1,600" in answer
+    assert (
+        f"m on A, extrapolated {made['fold']:.0f}-fold to 80,000 training flows: balanced "
+        f"accuracy {made['prediction']:.4f}"
+    ) in answer
+    assert (
+        f"Extrapolating m on B to 80,000 training flows is declined: {declined['declined']}."
+        in answer
+    )
+    assert "declined: nan" not in answer
