@@ -18,7 +18,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 from xgboost import XGBClassifier
 
-from .evaluation import CONFIDENCE
+from .evaluation import CONFIDENCE, UNSCORED, prediction_codes
 
 #: Hidden layers of the MLP baseline: about the CNN-LSTM's 37,921 parameters
 #: for 39 to 43 features (35,009 and 36,033 weights).
@@ -166,12 +166,11 @@ def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
         model was right on it is unknown.
     """
     keys = ["seed", "source_file", "source_line"]
-    # -1: unscored (a missing prediction); never counted as right or wrong.
+    # UNSCORED (a missing prediction) is never counted as right or wrong.
+    predicted = prediction_codes(predictions)
     correct = predictions.assign(
         correct=np.where(
-            predictions["prediction"].isna(),
-            -1,
-            (predictions["prediction"].fillna(-1) == predictions["attack"]).astype(int),
+            predicted == UNSCORED, UNSCORED, (predicted == predictions["attack"]).astype(int)
         )
     )
     ours = correct[correct["model"] == reference][[*keys, "correct"]]
@@ -182,7 +181,9 @@ def mcnemar_table(predictions: pd.DataFrame, reference: str) -> pd.DataFrame:
         merged = part.merge(ours, on=keys, suffixes=("", "_reference"), validate="one_to_one")
         if len(merged) != len(part):
             raise ValueError(f"{model}, seed {seed}: not scored on the reference's test flows")
-        unscored = int(((merged["correct"] == -1) | (merged["correct_reference"] == -1)).sum())
+        unscored = int(
+            ((merged["correct"] == UNSCORED) | (merged["correct_reference"] == UNSCORED)).sum()
+        )
         if unscored:
             result = {"only_a": np.nan, "only_b": np.nan, "p_value": np.nan}
         else:

@@ -248,7 +248,7 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
     """Compare a run's predictions of a seed's test flows with a rerun's probabilities."""
     import numpy as np
 
-    from .evaluation import scored_metrics
+    from .evaluation import UNSCORED, prediction_codes, scored_metrics
     from .paper import TABLE1_METRICS
 
     probability = np.asarray(probability, dtype="float64")
@@ -260,9 +260,9 @@ def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
     run = scored_metrics(y, published["probability"].to_numpy(), threshold)
     rerun = scored_metrics(y, probability, threshold)
     difference = np.abs(probability - published["probability"].to_numpy())
-    # -1 for an unscored flow: becoming scorable, or unscorable, is a change of class too.
-    rerun_class = np.where(np.isfinite(probability), probability >= threshold, -1)
-    flipped = rerun_class != published["prediction"].fillna(-1).to_numpy("int64")
+    # Becoming scorable, or unscorable, is a change of class too.
+    rerun_class = np.where(np.isfinite(probability), probability >= threshold, UNSCORED)
+    flipped = rerun_class != prediction_codes(published)
     return {
         "identical_probabilities": bool(
             np.array_equal(

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .evaluation import UNSCORED, prediction_codes
+
 #: Features that measure a flow's intensity: the paper says misses are mainly
 #: "low intensity, slow rate" attacks with "short connection durations".
 INTENSITY_FEATURES = ("Rate", "IAT", "Number", "Tot sum", "Header_Length", "flow_duration")
@@ -24,8 +26,8 @@ def errors_by_family(predictions: pd.DataFrame) -> pd.DataFrame:
         among the scored flows) and ``error_rate``, which is unknown (NaN) for
         a group holding an unscored flow: its error could be either way.
     """
-    predicted = predictions["prediction"].fillna(-1).to_numpy("int64")
-    unscored = predicted == -1
+    predicted = prediction_codes(predictions)
+    unscored = predicted == UNSCORED
     wrong = ~unscored & (predicted != predictions["attack"].to_numpy())
     table = (
         predictions.assign(wrong=wrong, unscored=unscored)
@@ -60,11 +62,11 @@ def errors_over_seeds(by_family: pd.DataFrame) -> pd.DataFrame:
 def label_outcomes(predictions: pd.DataFrame) -> pd.Series:
     """Each flow's outcome: benign (correct), false positive, caught attack, missed
     attack, or unscored (the model gave no finite probability)."""
-    predicted = predictions["prediction"].fillna(-1).to_numpy("int64")
+    predicted = prediction_codes(predictions)
     attack = predictions["attack"].to_numpy()
     outcome = np.select(
         [
-            predicted == -1,
+            predicted == UNSCORED,
             (attack == 0) & (predicted == 0),
             (attack == 0) & (predicted == 1),
             (attack == 1) & (predicted == 1),
@@ -149,10 +151,10 @@ def miss_overlap(predictions: pd.DataFrame, reference: str = "CNN-LSTM") -> dict
     some model did not score is left out of ``missed_by_all``.
     """
     attacks = predictions[predictions["attack"] == 1]
-    outcome = attacks.assign(code=attacks["prediction"].fillna(-1).astype(int)).pivot_table(
+    outcome = attacks.assign(code=prediction_codes(attacks)).pivot_table(
         index=KEYS, columns="model", values="code", aggfunc="first"
     )
-    missed, unscored = outcome == 0, outcome == -1
+    missed, unscored = outcome == 0, outcome == UNSCORED
     others = missed.drop(columns=reference)
     return {
         "attack_flows": int(len(missed)),

@@ -169,6 +169,16 @@ def predictions_frame(
     )
 
 
+#: The code of a flow the model could not score, in :func:`prediction_codes`.
+UNSCORED = -1
+
+
+def prediction_codes(predictions: pd.DataFrame) -> np.ndarray:
+    """Each flow's prediction as an integer: 0 benign, 1 attack, :data:`UNSCORED` (-1) when
+    the model gave no finite probability (a missing prediction of :func:`predictions_frame`)."""
+    return predictions["prediction"].fillna(UNSCORED).to_numpy("int64")
+
+
 def confusion_table(cells: dict) -> pd.DataFrame:
     """Table 2's layout from the four cells (``tn``, ``fp``, ``fn``, ``tp``): rows actual,
     columns predicted."""

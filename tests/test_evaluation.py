@@ -355,3 +355,4 @@ def test_predictions_frame_column_types():
     assert frame["prediction"].dtype == "Int8"  # nullable: an unscored flow has <NA>
     assert frame["attack"].dtype == "int8" and frame["seed"].dtype == "int64"
     assert frame["prediction"].iloc[0] == 1 and frame["prediction"].isna().iloc[1]
+    assert evaluation.prediction_codes(frame).tolist() == [1, evaluation.UNSCORED]
