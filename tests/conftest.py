@@ -73,10 +73,25 @@ def write_original_parts(
     return paths
 
 
-@pytest.fixture(scope="session")
-def untrained_detector(tmp_path_factory, merged_sample) -> Path:
-    """A detector with an untrained (seeded) stabilised CNN-LSTM and a scaler fitted on
-    the real merged sample, its ONNX graph already cached: scoring mechanics, not results."""
+#: Built detectors kept between test processes: mutation testing starts one per mutant, and
+#: building (TensorFlow import, ONNX export) costs about 10 s each time.
+FIXTURE_CACHE = PROJECT / ".cache" / "test-fixtures"
+
+
+def _detector_key(merged_sample: Path) -> str:
+    """What the fixture detector is made of: the code that builds it, the data it scales, the
+    Keras version."""
+    import hashlib
+    import importlib.metadata
+
+    digest = hashlib.sha256(importlib.metadata.version("keras").encode())
+    for module in ("models", "detectors", "preprocess", "runtimes", "datasets", "schema"):
+        digest.update((PROJECT / "ids_utils" / f"{module}.py").read_bytes())
+    digest.update(merged_sample.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _build_detector(folder: Path, merged_sample: Path) -> None:
     import keras
 
     from ids_utils import detectors, models, preprocess
@@ -85,10 +100,35 @@ def untrained_detector(tmp_path_factory, merged_sample) -> Path:
     features = list(datasets.MERGED_FEATURES)
     keras.utils.set_random_seed(0)
     model = models.build_cnn_lstm(len(features), lstm_activation="tanh")
-    path = tmp_path_factory.mktemp("detector") / "detector.keras"
-    detectors.save_detector(model, path, features, preprocess.fit_scaler(flows, features))
-    detectors.onnx_graph(detectors.read_detector(path))
-    return path
+    detectors.save_detector(
+        model, folder / "detector.keras", features, preprocess.fit_scaler(flows, features)
+    )
+    detectors.onnx_graph(detectors.read_detector(folder / "detector.keras"))
+
+
+@pytest.fixture(scope="session")
+def untrained_detector(tmp_path_factory, merged_sample) -> Path:
+    """A detector with an untrained (seeded) stabilised CNN-LSTM and a scaler fitted on
+    the real merged sample, its ONNX graph already cached: scoring mechanics, not results.
+
+    Built once per key in :data:`FIXTURE_CACHE`, then copied into this session's temporary
+    folder, so no test can alter the kept copy."""
+    import shutil
+    import tempfile
+
+    kept = FIXTURE_CACHE / f"detector-{_detector_key(merged_sample)}"
+    if not kept.is_dir():
+        FIXTURE_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=FIXTURE_CACHE, prefix=".partial-"))
+        _build_detector(partial, merged_sample)
+        try:
+            partial.rename(kept)
+        except OSError:  # another process kept its copy first
+            shutil.rmtree(partial)
+    folder = tmp_path_factory.mktemp("detector")
+    for path in kept.iterdir():
+        shutil.copy2(path, folder / path.name)
+    return folder / "detector.keras"
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ score and are listed; a mutant whose test process crashed ("segfault") counts
 as killed (the tests did not pass); mutants of an interrupted run that were
 never checked are counted apart.  Timeouts are not counted as kills (mutmut's
 own score does count them): a mutant's tests are stopped after a CPU-time
-limit derived from the tests' measured time, and a test whose fixture costs
-more than its measured time (the scorer's detector, built per test process)
-runs out of it whatever the mutant does, so a timeout proves nothing.
+limit derived from the tests' measured time, and a test whose set-up costs
+more than its measured time runs out of it whatever the mutant does, so a
+timeout proves nothing by itself.
 """
 
 from __future__ import annotations
