@@ -239,3 +239,18 @@ def test_the_summary_table_reads_the_last_probe_of_each_layer():
     assert text.startswith("m: over 2 steps the largest batch loss is 0.7 and")
     twice = diagnostics.describe(pd.concat([table, table.rename(index={"m": "n"})]))
     assert ". n: over 2 steps" in twice and "XX" not in twice
+
+
+def test_a_missing_epoch_loss_counts_as_not_finite(spread_probabilities):
+    # None (an epoch with no logged loss) becomes NaN only when read as float64.
+    check = diagnostics.divergence_check([0.5, None, 0.3], spread_probabilities)
+    assert check["reasons"] == ["the training loss is not finite"]
+    assert check["max_train_loss"] == 0.5
+
+
+def test_the_output_spread_is_computed_in_float64(spread_probabilities):
+    # Keras predicts float32; numpy's float32 std accumulates in float32 and differs.
+    as_float32 = spread_probabilities.astype("float32")
+    check = diagnostics.divergence_check(STABLE_LOSS, as_float32)
+    assert check["val_probability_std"] == as_float32.astype("float64").std()
+    assert check["val_probability_std"] != float(as_float32.std())

@@ -239,6 +239,15 @@ def test_the_non_finite_report_names_its_reasons_and_keeps_the_row_order():
         preprocess.clean_non_finite(flows, ["a", "zz"])
 
 
+def test_values_held_as_python_objects_are_read_as_numbers():
+    # A column pandas keeps as objects (numbers and None) is judged like a float column.
+    flows = small_flows(1).astype({"a": "object"})
+    flows.loc[1, "a"] = None
+    cleaned, report = preprocess.clean_non_finite(flows, ["a", "b"])
+    assert report["rows_dropped"] == {"nan": 1, "inf": 0}
+    assert report["non_finite_per_feature"] == {"a": 1} and len(cleaned) == 3
+
+
 def test_scaling_keeps_float64_precision_until_the_float32_result():
     train = pd.DataFrame({"x": [1e8 + 1, 1e8 + 3], "n": [1, 3]})  # int column too
     scaler = preprocess.fit_scaler(train, ["x", "n"])
