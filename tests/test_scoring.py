@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -689,3 +690,299 @@ def test_in_process_available_lines_are_cut_at_max_lines():
     assert all(len(lines) <= 3 for lines, _ in blocks)  # a read of 2 bytes adds at most a line
     for lines, arrival in blocks:
         assert len(arrival) == len(lines) and np.all(np.diff(arrival) >= 0)
+
+
+# --- known answers for the scorer's edges (each kills mutants the tests above let live) --------
+
+
+def fixed_outputs(monkeypatch, values):
+    """Make every Scorer's model give ``values`` in turn, one per valid row (a stand-in model
+    whose outputs sit exactly on and around the threshold)."""
+    outputs = iter(np.asarray(values, dtype="float32"))
+
+    def runner(x):
+        return np.array([next(outputs) for _ in range(len(x))], dtype="float32")
+
+    original = scoring.Scorer.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.runner = runner
+
+    monkeypatch.setattr(scoring.Scorer, "__init__", init)
+
+
+def test_in_process_the_scorer_runs_one_thread(untrained_detector):
+    options = scoring.Scorer(untrained_detector).runner.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+
+
+def test_in_process_file_mode_messages_name_the_file(tmp_path, untrained_detector):
+    import io
+    import re
+
+    cases = {
+        tmp_path: "is a folder; give one CSV file",
+        tmp_path / "absent.csv": "no such file",
+        write(tmp_path / "e.csv", []): "the file is empty (no header, no rows)",
+        write(tmp_path / "h.csv", ["a,b"]): None,  # header lacks the features: flowcsv's words
+    }
+    for path, problem in cases.items():
+        with pytest.raises(scoring.DataError) as raised:
+            scoring.score_file(untrained_detector, path, io.StringIO())
+        assert raised.value.path == path
+        if problem is not None:
+            assert re.fullmatch(re.escape(f"{path}: {problem}"), str(raised.value))
+    with pytest.raises(scoring.DataError) as raised:
+        scoring.score_file(
+            untrained_detector, write(tmp_path / "only.csv", ["Rate"]), io.StringIO()
+        )
+    assert raised.value.path == tmp_path / "only.csv" and raised.value.line == 1
+
+
+def test_in_process_file_mode_at_the_threshold_and_with_several_bad_rows(
+    tmp_path, untrained_detector, mixed_lines, monkeypatch
+):
+    import csv
+    import io
+
+    from ids_utils.evaluation import binary_metrics
+
+    header, rows = mixed_lines[0], mixed_lines[1:7]
+    threshold = scoring.Scorer(untrained_detector).threshold
+    outputs = [threshold, 0.2, 0.9, np.float32(threshold) - np.float32(1e-6)]
+    fixed_outputs(monkeypatch, outputs)
+    short = ",".join(rows[2].split(",")[:5])  # too few fields: no family can be read
+    lines = [header, rows[0], rows[1], short, with_field(rows[3], 3, "x"), rows[4], rows[5]]
+    out = io.StringIO()
+    summary = scoring.score_file(untrained_detector, write(tmp_path / "t.csv", lines), out)
+    text = out.getvalue()
+    assert "\r" not in text  # one "\n" per row, not csv's default "\r\n"
+    written = list(csv.DictReader(io.StringIO(text)))
+    scored = [r for r in written if r["status"] == "scored"]
+    assert [int(r["prediction"]) for r in scored] == [1, 0, 1, 0]  # p >= threshold is an alert
+    assert [r["reason"] for r in scored] == [""] * 4
+    assert (written[2]["family"], written[2]["attack"]) == ("", "")
+    assert summary == {
+        "rows": 6,
+        "scored": 4,
+        "invalid": 2,
+        "blank_lines": 0,
+        "alerts": 2,
+        "first_invalid": {"line": 4, "reason": written[2]["reason"]},
+        "metrics": summary["metrics"],
+    }
+    truth = np.array([line.split(",")[-2] != "Benign" for line in (rows[0], rows[1], *rows[4:])])
+    assert summary["metrics"] == binary_metrics(truth, np.array(outputs, "float32"), threshold)
+
+
+def test_in_process_file_mode_judges_metrics_at_the_detectors_threshold(
+    tmp_path, untrained_detector, mixed_lines, monkeypatch
+):
+    import io
+
+    from ids_utils.evaluation import binary_metrics
+
+    header, rows = mixed_lines[0], mixed_lines[1:5]
+    monkeypatch.setattr(scoring.Scorer, "threshold", property(lambda self: 0.3))
+    fixed_outputs(monkeypatch, [0.4, 0.4, 0.2, 0.2])
+    summary = scoring.score_file(
+        untrained_detector, write(tmp_path / "m.csv", [header, *rows]), io.StringIO()
+    )
+    truth = np.array([line.split(",")[-2] != "Benign" for line in rows])
+    probability = np.array([0.4, 0.4, 0.2, 0.2], "float32")
+    assert summary["metrics"] == binary_metrics(truth, probability, 0.3)
+    assert summary["metrics"] != binary_metrics(truth, probability, 0.5)
+
+
+def test_in_process_a_labelled_file_with_no_scorable_row_has_no_metrics(
+    tmp_path, untrained_detector, mixed_lines
+):
+    import io
+
+    header, rows = mixed_lines[0], mixed_lines[1:3]
+    bad = [with_field(row, 3, "inf") for row in rows]
+    summary = scoring.score_file(
+        untrained_detector, write(tmp_path / "b.csv", [header, *bad]), io.StringIO()
+    )
+    assert (summary["scored"], summary["invalid"]) == (0, 2) and "metrics" not in summary
+
+
+def test_in_process_file_mode_reads_in_blocks_of_block_rows(
+    tmp_path, untrained_detector, unlabelled_lines, monkeypatch
+):
+    import io
+
+    sizes = []
+    parse = scoring.Scorer.parse
+
+    def spy(self, raw_lines, first_line, header):
+        sizes.append(len(raw_lines))
+        return parse(self, raw_lines, first_line, header)
+
+    monkeypatch.setattr(scoring.Scorer, "parse", spy)
+    path = write(tmp_path / "p.csv", unlabelled_lines[:8])
+    scoring.score_file(untrained_detector, path, io.StringIO(), block_rows=3)
+    assert sizes == [3, 3, 1]
+
+
+def test_in_process_file_lines_lose_only_their_line_break(tmp_path):
+    path = tmp_path / "raw.csv"
+    path.write_bytes(b"h X\nrow \r\nXrowX\n")
+    assert list(scoring.iter_file_lines(path, 8)) == [(1, [b"h X"]), (2, [b"row \r", b"XrowX"])]
+
+
+def pipe_with(data: bytes, close: bool = True) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    if close:
+        os.close(write_fd)
+    return read_fd, write_fd
+
+
+def test_in_process_available_lines_gather_what_has_arrived_up_to_max_lines():
+    # Everything is in the (closed) pipe: reads of 2 bytes are gathered into one block
+    # until max_lines lines are complete, never past it.
+    read_fd, _ = pipe_with(b"a\nb\nc\nd\n")
+    try:
+        blocks = [lines for lines, _ in scoring.iter_available_lines(read_fd, 2, 0.5, 2)]
+    finally:
+        os.close(read_fd)
+    assert blocks == [[b"a", b"b"], [b"c", b"d"]]
+
+
+def test_in_process_a_partial_line_waits_for_its_end_across_reads():
+    # One line per block; a read ends inside line "b", whose rest comes in the next read.
+    read_fd, _ = pipe_with(b"a\nb\nc\nd\ne")
+    try:
+        blocks = list(scoring.iter_available_lines(read_fd, max_lines=1, read_size=3))
+    finally:
+        os.close(read_fd)
+    assert [line for lines, _ in blocks for line in lines] == [b"a", b"b", b"c", b"d", b"e"]
+    assert all(len(arrival) == len(lines) for lines, arrival in blocks)
+
+
+@pytest.mark.timeout(20)
+def test_in_process_a_quiet_writer_does_not_hold_back_complete_lines():
+    # The writer stays open and silent: the complete line is given after max_delay, the
+    # partial one only once its end arrives (a mutant that waits without a deadline hangs
+    # here, and pytest-timeout fails it).
+    read_fd, write_fd = pipe_with(b"a\nb", close=False)
+    try:
+        blocks = scoring.iter_available_lines(read_fd, max_delay=0.01)
+        assert next(blocks)[0] == [b"a"]
+        os.write(write_fd, b"c\n")
+        os.close(write_fd)
+        assert [lines for lines, _ in blocks] == [[b"bc"]]
+    finally:
+        os.close(read_fd)
+
+
+def fake_clock(monkeypatch):
+    """time.perf_counter as seen by the scorer: 1 ms more at every call."""
+    import itertools
+
+    ticks = itertools.count(1)
+    monkeypatch.setattr(scoring.time, "perf_counter", lambda: next(ticks) * 1e-3)
+
+
+def test_in_process_stream_summary_on_a_controlled_clock(
+    untrained_detector, mixed_lines, monkeypatch
+):
+    header, rows = mixed_lines[0], mixed_lines[1:4]
+    threshold = scoring.Scorer(untrained_detector).threshold
+    fixed_outputs(monkeypatch, [threshold, 0.1, 0.9])
+    fake_clock(monkeypatch)
+    data = ("\n".join([header, rows[0], "", rows[1], "", rows[2]]) + "\n").encode()
+    records, summary = stream_through_a_pipe(untrained_detector, data, max_lines=1)
+    assert [r["alert"] for r in records] == [True, False, True]  # strict JSON true / false
+    assert summary["blank_lines"] == 2  # blank lines in two blocks
+    seconds, latency = summary["seconds"], summary["latency_ms"]
+    assert isinstance(seconds, float) and seconds == round(seconds, 3) > 0
+    assert isinstance(summary["flows_per_second"], float)
+    assert summary["flows_per_second"] == round(3 / seconds, 1)
+    for value in latency.values():  # whole ticks of the clock, in milliseconds
+        assert isinstance(value, float) and value == round(value) and 1 <= value <= seconds * 1e3
+
+
+@pytest.mark.timeout(30)
+def test_in_process_stream_blocks_stop_at_max_lines_while_flows_trickle_in(
+    untrained_detector, unlabelled_lines, monkeypatch
+):
+    # One row every 0.1 s and a long max_delay: with max_lines=1 each row is scored as it
+    # comes, not gathered into a block of four (a read may rarely catch two rows at once).
+    import io
+    import threading
+
+    sizes = []
+    parse = scoring.Scorer.parse
+
+    def spy(self, raw_lines, first_line, header):
+        sizes.append(len(raw_lines))
+        return parse(self, raw_lines, first_line, header)
+
+    monkeypatch.setattr(scoring.Scorer, "parse", spy)
+    read_fd, write_fd = os.pipe()
+
+    def writer():
+        for line in unlabelled_lines[:5]:
+            os.write(write_fd, (line + "\n").encode())
+            time.sleep(0.1)
+        os.close(write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        summary = scoring.stream_scores(
+            untrained_detector, read_fd, io.StringIO(), io.StringIO(), max_delay=2.0, max_lines=1
+        )
+    finally:
+        thread.join()
+        os.close(read_fd)
+    assert summary["flows"] == 4 and max(sizes) < 4
+
+
+def test_in_process_stream_errors_name_stdin_and_count_every_bad_row(
+    untrained_detector, mixed_lines
+):
+    import re
+
+    with pytest.raises(scoring.DataError) as raised:
+        stream_through_a_pipe(untrained_detector, b"")
+    assert re.fullmatch(
+        re.escape("<stdin>: the stream is empty (no header line)"), str(raised.value)
+    )
+    with pytest.raises(scoring.DataError) as raised:
+        stream_through_a_pipe(untrained_detector, b"a,b\n1,2\n")
+    assert raised.value.path == Path("<stdin>") and raised.value.line == 1
+    header, rows = mixed_lines[0], mixed_lines[1:4]
+    lines = [header, with_field(rows[0], 3, "x"), rows[1], with_field(rows[2], 3, "nan")]
+    records, summary = stream_through_a_pipe(untrained_detector, ("\n".join(lines) + "\n").encode())
+    assert summary["invalid"] == 2 and summary["flows"] == 1
+
+
+@pytest.mark.timeout(20)
+def test_in_process_a_header_that_arrives_alone_is_followed_by_its_rows(
+    untrained_detector, unlabelled_lines
+):
+    import io
+    import threading
+
+    read_fd, write_fd = os.pipe()
+
+    def writer():
+        os.write(write_fd, (unlabelled_lines[0] + "\n").encode())
+        time.sleep(0.2)  # far past max_delay: the header is a block of its own
+        os.write(write_fd, ("\n".join(unlabelled_lines[1:4]) + "\n").encode())
+        os.close(write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        summary = scoring.stream_scores(untrained_detector, read_fd, out, err, max_delay=0.002)
+    finally:
+        thread.join()
+        os.close(read_fd)
+    assert summary["flows"] == 3
+    assert [r["line"] for r in strict_json_lines(out.getvalue().encode())] == [2, 3, 4]
