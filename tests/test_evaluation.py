@@ -356,3 +356,12 @@ def test_predictions_frame_column_types():
     assert frame["attack"].dtype == "int8" and frame["seed"].dtype == "int64"
     assert frame["prediction"].iloc[0] == 1 and frame["prediction"].isna().iloc[1]
     assert evaluation.prediction_codes(frame).tolist() == [1, evaluation.UNSCORED]
+
+
+def test_the_threshold_is_compared_in_float64_with_float32_probabilities():
+    # NumPy compares a float32 array with a Python float in float32: a probability just below
+    # the threshold would be rounded up to it and called an attack.
+    p = np.float32(0.3)
+    threshold = float(p) + 1e-12
+    metrics = evaluation.binary_metrics(np.array([1, 0]), np.array([p, 0.1], "float32"), threshold)
+    assert (metrics["tp"], metrics["fn"]) == (0, 1)

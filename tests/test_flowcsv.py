@@ -180,3 +180,18 @@ def test_a_long_list_of_missing_features_is_cut_after_five(n_missing, listed):
         f"the header lacks {n_missing} feature(s) the model needs: {listed}"
     )
     assert info.value.column == "d1"
+
+
+def test_only_the_line_break_is_cut_from_a_header_or_a_row():
+    # Spaces and other characters at the end are data: a column "note " is not "note", a
+    # label "Benign " is not a known label, "3X" is not a number.
+    assert header("a,b,c,noteX").columns[-1] == "noteX"
+    assert header("a,b,c,note \r").columns[-1] == "note "
+    assert parse("1,2,3,Benign ").problem == ["unknown label 'Benign '"]
+    assert parse("1,2,3X", head=header("a,b,c")).problem == ["non-numeric value '3X'"]
+
+
+def test_a_hash_in_a_column_the_model_does_not_read_changes_nothing():
+    block = parse("#x,1,2,3", head=header("note,a,b,c"))
+    assert block.problem == [None]
+    np.testing.assert_allclose(block.x, [[0.0, 2.0, -1.4]])

@@ -333,6 +333,7 @@ def test_a_chapters_verdicts_read_as_a_markdown_list():
         (12.0, "12"),
         (9.0, "9"),
         (1234.5, "1,234"),
+        (1000.5, "1,000"),  # from 1,000 on, whole numbers with separators
         (-2500, "-2,500"),
         (float("nan"), "-"),
         (None, "-"),
