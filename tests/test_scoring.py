@@ -659,6 +659,10 @@ def test_in_process_stream_scores_every_row_once_with_its_number(
     assert 0 <= latency["p50"] <= latency["p90"] <= latency["p99"]
     assert summary["seconds"] > 0
     seconds = summary["seconds"]  # rounded to 0.1 ms
+    assert seconds == round(seconds, 4) and summary["flows_per_second"] == round(
+        summary["flows_per_second"], 1
+    )
+    assert all(value == round(value, 4) for value in latency.values())
     assert 5 / (seconds + 6e-5) <= summary["flows_per_second"] <= 5 / max(seconds - 6e-5, 1e-9)
 
 
@@ -889,20 +893,20 @@ def fake_clock(monkeypatch):
 def test_in_process_stream_summary_on_a_controlled_clock(
     untrained_detector, mixed_lines, monkeypatch
 ):
+    # All rows come in one read at tick 1 (1 ms); their scores are written at tick 2; the
+    # summary is taken at tick 3: every latency is 1 ms, the stream lasted 2 ms.
     header, rows = mixed_lines[0], mixed_lines[1:4]
     threshold = scoring.Scorer(untrained_detector).threshold
     fixed_outputs(monkeypatch, [threshold, 0.1, 0.9])
     fake_clock(monkeypatch)
-    data = ("\n".join([header, rows[0], "", rows[1], "", rows[2]]) + "\n").encode()
+    data = ("\n".join([header, *rows]) + "\n").encode()
     records, summary = stream_through_a_pipe(untrained_detector, data, max_lines=1)
     assert [r["alert"] for r in records] == [True, False, True]  # strict JSON true / false
-    assert summary["blank_lines"] == 2  # blank lines in two blocks
-    seconds, latency = summary["seconds"], summary["latency_ms"]
-    assert isinstance(seconds, float) and seconds == round(seconds, 3) > 0
-    assert isinstance(summary["flows_per_second"], float)
-    assert summary["flows_per_second"] == round(3 / seconds, 1)
-    for value in latency.values():  # whole ticks of the clock, in milliseconds
-        assert isinstance(value, float) and value == round(value) and 1 <= value <= seconds * 1e3
+    assert summary["seconds"] == 0.002
+    assert summary["flows_per_second"] == 1500.0
+    assert summary["latency_ms"] == {"p50": 1.0, "p90": 1.0, "p99": 1.0}
+    numbers = [summary["flows_per_second"], *summary["latency_ms"].values()]
+    assert all(isinstance(value, float) for value in numbers)  # 1500.0, not 1500
 
 
 @pytest.mark.timeout(30)
@@ -925,7 +929,7 @@ def test_in_process_stream_blocks_stop_at_max_lines_while_flows_trickle_in(
     read_fd, write_fd = os.pipe()
 
     def writer():
-        for line in unlabelled_lines[:5]:
+        for line in [*unlabelled_lines[:3], "", "", *unlabelled_lines[3:5]]:
             os.write(write_fd, (line + "\n").encode())
             time.sleep(0.1)
         os.close(write_fd)
@@ -940,6 +944,86 @@ def test_in_process_stream_blocks_stop_at_max_lines_while_flows_trickle_in(
         thread.join()
         os.close(read_fd)
     assert summary["flows"] == 4 and max(sizes) < 4
+    assert summary["blank_lines"] == 2  # each in a block of its own
+
+
+@pytest.mark.timeout(30)
+def test_in_process_stream_blocks_gather_rows_for_max_delay(
+    untrained_detector, unlabelled_lines, monkeypatch
+):
+    # Rows every 0.05 s and a max_delay of 5 s: all four rows wait in one block for the
+    # writer to finish (it closes long before the deadline).
+    import io
+    import threading
+
+    sizes = []
+    parse = scoring.Scorer.parse
+
+    def spy(self, raw_lines, first_line, header):
+        sizes.append(len(raw_lines))
+        return parse(self, raw_lines, first_line, header)
+
+    monkeypatch.setattr(scoring.Scorer, "parse", spy)
+    read_fd, write_fd = os.pipe()
+
+    def writer():
+        for line in unlabelled_lines[:5]:
+            os.write(write_fd, (line + "\n").encode())
+            time.sleep(0.05)
+        os.close(write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        summary = scoring.stream_scores(
+            untrained_detector, read_fd, io.StringIO(), io.StringIO(), max_delay=5.0
+        )
+    finally:
+        thread.join()
+        os.close(read_fd)
+    assert summary["flows"] == 4 and sizes == [4]
+
+
+@pytest.mark.timeout(30)
+def test_in_process_by_default_a_row_is_scored_within_milliseconds(
+    untrained_detector, unlabelled_lines
+):
+    # The default max_delay is 2 ms: the first row's score is out long before the writer,
+    # which stays open and silent for up to 0.9 s, gives up waiting for it.
+    import io
+    import threading
+
+    out = io.StringIO()
+    read_fd, write_fd = os.pipe()
+    seen = []
+
+    def writer():
+        os.write(write_fd, ("\n".join(unlabelled_lines[:2]) + "\n").encode())
+        deadline = time.monotonic() + 0.9
+        while not out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seen.append(bool(out.getvalue()))
+        os.close(write_fd)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        scoring.stream_scores(untrained_detector, read_fd, out, io.StringIO())
+    finally:
+        thread.join()
+        os.close(read_fd)
+    assert seen == [True]
+    # ... and the line reader's own default is the same 2 ms.
+    read_fd, write_fd = pipe_with(b"a\n", close=False)
+    closer = threading.Timer(0.9, os.close, [write_fd])
+    closer.start()
+    try:
+        started = time.monotonic()
+        assert next(scoring.iter_available_lines(read_fd))[0] == [b"a"]
+        assert time.monotonic() - started < 0.8
+    finally:
+        closer.join()
+        os.close(read_fd)
 
 
 def test_in_process_stream_errors_name_stdin_and_count_every_bad_row(
