@@ -716,6 +716,19 @@ def fixed_outputs(monkeypatch, values):
     monkeypatch.setattr(scoring.Scorer, "__init__", init)
 
 
+def parsed_block_sizes(monkeypatch) -> list[int]:
+    """The number of raw lines of every block the scorer parses, in order (filled as it runs)."""
+    sizes = []
+    parse = scoring.Scorer.parse
+
+    def spy(self, raw_lines, first_line, header):
+        sizes.append(len(raw_lines))
+        return parse(self, raw_lines, first_line, header)
+
+    monkeypatch.setattr(scoring.Scorer, "parse", spy)
+    return sizes
+
+
 def test_in_process_the_scorer_runs_one_thread(untrained_detector):
     options = scoring.Scorer(untrained_detector).runner.session.get_session_options()
     assert options.intra_op_num_threads == 1
@@ -817,14 +830,7 @@ def test_in_process_file_mode_reads_in_blocks_of_block_rows(
 ):
     import io
 
-    sizes = []
-    parse = scoring.Scorer.parse
-
-    def spy(self, raw_lines, first_line, header):
-        sizes.append(len(raw_lines))
-        return parse(self, raw_lines, first_line, header)
-
-    monkeypatch.setattr(scoring.Scorer, "parse", spy)
+    sizes = parsed_block_sizes(monkeypatch)
     path = write(tmp_path / "p.csv", unlabelled_lines[:8])
     scoring.score_file(untrained_detector, path, io.StringIO(), block_rows=3)
     assert sizes == [3, 3, 1]
@@ -909,40 +915,42 @@ def test_in_process_stream_summary_on_a_controlled_clock(
     assert all(isinstance(value, float) for value in numbers)  # 1500.0, not 1500
 
 
-@pytest.mark.timeout(30)
-def test_in_process_stream_blocks_stop_at_max_lines_while_flows_trickle_in(
-    untrained_detector, unlabelled_lines, monkeypatch
-):
-    # One row every 0.1 s and a long max_delay: with max_lines=1 each row is scored as it
-    # comes, not gathered into a block of four (a read may rarely catch two rows at once).
+def stream_in_chunks(detector, chunks: list[str], gap: float, **options) -> tuple[dict, str]:
+    """Run stream_scores on a pipe that a writer fills one chunk at a time, ``gap`` seconds
+    apart; (summary, what was written to out)."""
     import io
     import threading
 
-    sizes = []
-    parse = scoring.Scorer.parse
-
-    def spy(self, raw_lines, first_line, header):
-        sizes.append(len(raw_lines))
-        return parse(self, raw_lines, first_line, header)
-
-    monkeypatch.setattr(scoring.Scorer, "parse", spy)
     read_fd, write_fd = os.pipe()
 
     def writer():
-        for line in [*unlabelled_lines[:3], "", "", *unlabelled_lines[3:5]]:
-            os.write(write_fd, (line + "\n").encode())
-            time.sleep(0.1)
+        for chunk in chunks:
+            os.write(write_fd, chunk.encode())
+            time.sleep(gap)
         os.close(write_fd)
 
     thread = threading.Thread(target=writer)
     thread.start()
+    out = io.StringIO()
     try:
-        summary = scoring.stream_scores(
-            untrained_detector, read_fd, io.StringIO(), io.StringIO(), max_delay=2.0, max_lines=1
-        )
+        summary = scoring.stream_scores(detector, read_fd, out, io.StringIO(), **options)
     finally:
         thread.join()
         os.close(read_fd)
+    return summary, out.getvalue()
+
+
+@pytest.mark.timeout(30)
+def test_in_process_stream_blocks_stop_at_max_lines_while_flows_trickle_in(
+    untrained_detector, unlabelled_lines, monkeypatch
+):
+    # One line every 0.1 s and a long max_delay: with max_lines=1 each row is scored as it
+    # comes, not gathered into a block of four (a read may rarely catch two rows at once).
+    sizes = parsed_block_sizes(monkeypatch)
+    lines = [*unlabelled_lines[:3], "", "", *unlabelled_lines[3:5]]
+    summary, _ = stream_in_chunks(
+        untrained_detector, [line + "\n" for line in lines], 0.1, max_delay=2.0, max_lines=1
+    )
     assert summary["flows"] == 4 and max(sizes) < 4
     assert summary["blank_lines"] == 2  # each in a block of its own
 
@@ -951,36 +959,11 @@ def test_in_process_stream_blocks_stop_at_max_lines_while_flows_trickle_in(
 def test_in_process_stream_blocks_gather_rows_for_max_delay(
     untrained_detector, unlabelled_lines, monkeypatch
 ):
-    # Rows every 0.05 s and a max_delay of 5 s: all four rows wait in one block for the
+    # Lines every 0.05 s and a max_delay of 5 s: all four rows wait in one block for the
     # writer to finish (it closes long before the deadline).
-    import io
-    import threading
-
-    sizes = []
-    parse = scoring.Scorer.parse
-
-    def spy(self, raw_lines, first_line, header):
-        sizes.append(len(raw_lines))
-        return parse(self, raw_lines, first_line, header)
-
-    monkeypatch.setattr(scoring.Scorer, "parse", spy)
-    read_fd, write_fd = os.pipe()
-
-    def writer():
-        for line in unlabelled_lines[:5]:
-            os.write(write_fd, (line + "\n").encode())
-            time.sleep(0.05)
-        os.close(write_fd)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        summary = scoring.stream_scores(
-            untrained_detector, read_fd, io.StringIO(), io.StringIO(), max_delay=5.0
-        )
-    finally:
-        thread.join()
-        os.close(read_fd)
+    sizes = parsed_block_sizes(monkeypatch)
+    chunks = [line + "\n" for line in unlabelled_lines[:5]]
+    summary, _ = stream_in_chunks(untrained_detector, chunks, 0.05, max_delay=5.0)
     assert summary["flows"] == 4 and sizes == [4]
 
 
@@ -1049,24 +1032,8 @@ def test_in_process_stream_errors_name_stdin_and_count_every_bad_row(
 def test_in_process_a_header_that_arrives_alone_is_followed_by_its_rows(
     untrained_detector, unlabelled_lines
 ):
-    import io
-    import threading
-
-    read_fd, write_fd = os.pipe()
-
-    def writer():
-        os.write(write_fd, (unlabelled_lines[0] + "\n").encode())
-        time.sleep(0.2)  # far past max_delay: the header is a block of its own
-        os.write(write_fd, ("\n".join(unlabelled_lines[1:4]) + "\n").encode())
-        os.close(write_fd)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        summary = scoring.stream_scores(untrained_detector, read_fd, out, err, max_delay=0.002)
-    finally:
-        thread.join()
-        os.close(read_fd)
+    # 0.2 s between the header and the rows, far past max_delay: the header is a block alone.
+    chunks = [unlabelled_lines[0] + "\n", "\n".join(unlabelled_lines[1:4]) + "\n"]
+    summary, out = stream_in_chunks(untrained_detector, chunks, 0.2, max_delay=0.002)
     assert summary["flows"] == 3
-    assert [r["line"] for r in strict_json_lines(out.getvalue().encode())] == [2, 3, 4]
+    assert [r["line"] for r in strict_json_lines(out.encode())] == [2, 3, 4]
