@@ -428,3 +428,30 @@ def test_every_unknown_parameter_is_named(project):
     assert str(error.value) == (
         "02_second.ipynb declares parameter(s) no profile sets: mystery, riddle"
     )
+
+
+def test_timings_and_the_records_of_a_run_are_what_they_claim(project, capsys):
+    import re
+
+    notebooks, _, run = project
+    write_stage(notebooks, "03_slow", "import time; time.sleep(0.13)")
+    from ids_utils.artifacts import write_json
+
+    _, run_dir = run()
+    timings = read_json(run_dir / "artifacts" / "timings.json")
+    # Seconds of each stage rounded to 0.1 s: the slow stage says 0.1 (more when slowed), not 0.13.
+    assert all(isinstance(t, float) and t == round(t, 1) and 0 <= t < 60 for t in timings.values())
+    assert 0.1 <= timings["03_slow"] < 5
+    record = read_json(run_dir / "artifacts" / "stage_cache.json")
+    assert set(record) == {"profile", "parameters", "environment", "stages"}
+    assert record["profile"] == "ci"
+    # A stage the last run did not time adds nothing to the time left.
+    write_json(run_dir / "artifacts" / "timings.json", {"01_first": 150})
+    capsys.readouterr()
+    run(force=True)
+    err = capsys.readouterr().err.splitlines()
+    executed = [line for line in err if " executed in " in line]
+    assert len(executed) == 3 and not any("left" in line for line in executed)
+    for line in executed:  # the elapsed time of the stage, not a clock reading
+        seconds = float(re.fullmatch(r".* executed in (\d+\.\d) s", line).group(1))
+        assert 0 <= seconds < 60
