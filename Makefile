@@ -83,10 +83,11 @@ chromium:
 		  { echo "error: the browser check needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver, as root)" >&2; exit 1; }; }
 
 ## mutation: mutation testing (mutmut) of the modules the verdicts rest on, against their
-## unit tests; writes tests/MUTATION.md (not part of `make test`: it takes long)
+## unit tests; writes tests/MUTATION.md (not part of `make test`: it takes long). One OpenMP
+## thread: XGBoost's thread pool does not survive mutmut's fork of a worker per mutant.
 mutation: data
 	$(PY) -m pip install --quiet -r requirements-mutation.txt
-	$(VENV)/bin/mutmut run --max-children 2 || true
+	OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children 2 || true
 	$(PY) tests/mutation_report.py > tests/MUTATION.md
 
 ## lab: JupyterLab on the notebooks, with the project's environment, to re-execute a chapter

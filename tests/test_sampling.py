@@ -74,6 +74,7 @@ def test_streaming_sample_over_many_parts_has_bounded_memory(tmp_path, original_
     n_families = len(report.source_family_counts)
     bound = chunksize + 180 + (n_families - 1) * 20
     assert report.peak_rows_held <= bound < report.rows_read / 10
+    assert report.peak_rows_held >= chunksize  # a chunk and what is kept, held together
     assert set(sample["source_file"]) > {"part-00000-test-c000.csv"}  # drawn across files
 
 
@@ -91,6 +92,15 @@ def test_allocate_gives_leftover_rows_to_the_largest_remainders_then_by_name():
     # Shares 1.4, 2.1, 3.5 (same remainders, other names): the leftover follows the remainder.
     assert allocate(7, {"a": 2, "b": 3, "c": 5}) == {"a": 1, "b": 2, "c": 4}
     assert allocate(1, {"b": 1, "a": 1}) == {"a": 1, "b": 0}  # a tie breaks by name
+    # Shares 4.0, 0.5, 0.5: the leftover goes to the largest remainder, not the largest share.
+    assert allocate(5, {"a": 8, "b": 1, "c": 1}) == {"a": 4, "b": 1, "c": 0}
+
+
+@pytest.mark.timeout(10)  # a mutant of the leftover loop can spin for ever
+def test_allocate_takes_everything_or_refuses_to_take_more():
+    assert allocate(10, {"a": 7, "b": 3}) == {"a": 7, "b": 3}
+    with pytest.raises(ValueError, match=r"^cannot draw 11 from 10 flows$"):
+        allocate(11, {"a": 7, "b": 3})
 
 
 def _chunks(n_chunks=4, rows=50):
@@ -141,3 +151,22 @@ def test_a_sample_report_is_plain_data():
 
     report = SampleReport(**{f.name: i for i, f in enumerate(fields(SampleReport))})
     assert report.to_dict() == {f.name: i for i, f in enumerate(fields(SampleReport))}
+
+
+def test_every_chunk_is_shown_to_the_callback_and_empty_sources_are_named():
+    seen = []
+    sample_paper(_chunks(), 40, 0.5, seed=0, on_chunk=lambda chunk: seen.append(len(chunk)))
+    assert seen == [100] * 4
+    with pytest.raises(ValueError, match=r"^the source yielded no flows$"):
+        sample_paper(iter([]), 10, 0.9, seed=0)
+    one = next(iter(_chunks(1, 1))).iloc[:1]  # a single flow: read, but not both classes
+    with pytest.raises(ValueError, match="needs both"):
+        sample_paper(iter([one]), 10, 0.9, seed=0)
+
+
+def test_a_family_that_never_occurs_is_not_counted():
+    chunks = [
+        c.astype({"family": pd.CategoricalDtype(["Benign", "DDoS", "Mirai"])}) for c in _chunks()
+    ]
+    _, report = sample_paper(iter(chunks), 40, 0.5, seed=0)
+    assert set(report.source_family_counts) == {"Benign", "DDoS"}
