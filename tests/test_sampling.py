@@ -170,3 +170,52 @@ def test_a_family_that_never_occurs_is_not_counted():
     ]
     _, report = sample_paper(iter(chunks), 40, 0.5, seed=0)
     assert set(report.source_family_counts) == {"Benign", "DDoS"}
+
+
+def test_the_report_of_a_small_source_is_exact():
+    sample, report = sample_paper(iter(_chunks()), 40, 0.5, seed=7)
+    assert report.to_dict() == {
+        "requested": {"total": 40, "benign": 20, "attack": 20},
+        "achieved": {"total": 40, "benign": 20, "attack": 20},
+        "benign_fraction_requested": 0.5,
+        "benign_fraction_achieved": 0.5,
+        "source_counts": {"total": 400, "benign": 200, "attack": 200},
+        "source_family_counts": {"Benign": 200, "DDoS": 200},
+        "family_counts": {"Benign": 20, "DDoS": 20},
+        "shortfall": None,
+        "rows_read": 400,
+        "peak_rows_held": 140,  # a chunk of 100 beside the 20 + 20 kept
+        "seed": 7,
+    }
+    assert list(sample.columns) == list(_chunks()[0].columns)  # no index column added
+    assert requested_sizes(2, 0.5) == (1, 1)  # two flows are enough for both classes
+
+
+def _source(n_benign: int, n_attack: int) -> list[pd.DataFrame]:
+    rows = _chunks(1, max(n_benign, n_attack))[0]
+    return [
+        pd.concat([rows[rows["attack"] == 0].head(n_benign), rows[rows["attack"]].head(n_attack)])
+    ]
+
+
+@pytest.mark.parametrize(
+    "n_benign, n_attack, limiting, total",
+    [(100, 50, "attack", 100), (40, 50, "benign", 80), (50, 50, "attack", 100)],
+)
+def test_the_shortfall_names_the_class_that_limits_the_sample(n_benign, n_attack, limiting, total):
+    _, report = sample_paper(iter(_source(n_benign, n_attack)), 1_000, 0.5, seed=0)
+    assert report.shortfall == (
+        f"The source has {n_benign} benign and {n_attack} attack flows; keeping the requested "
+        f"50% benign ratio, the {limiting} flows limit the sample to {total} of the 1,000 "
+        "requested."
+    )
+
+
+def test_one_benign_flow_is_enough_and_none_is_named_exactly():
+    _, report = sample_paper(iter(_source(1, 50)), 20, 0.5, seed=0)
+    assert report.achieved == {"total": 2, "benign": 1, "attack": 1}
+    with pytest.raises(
+        ValueError,
+        match=r"^the source has 0 benign and 50 attack flows; the paper's sample needs both$",
+    ):
+        sample_paper(iter(_source(0, 50)), 20, 0.5, seed=0)
