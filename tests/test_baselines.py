@@ -427,3 +427,38 @@ def test_mcnemar_summary_blanks_both_counts_of_an_untested_pair(predictions_of):
     tests = baselines.mcnemar_table(pd.concat([reference, rf]), "CNN-LSTM")
     summary = baselines.mcnemar_summary(tests).loc[("CNN-LSTM", "RF")]
     assert summary[["only model right", "only reference right"]].isna().all()
+
+
+def test_a_decision_function_becomes_its_logistic():
+    class Margin:  # no predict_proba, like the SVM
+        def decision_function(self, x):
+            return np.asarray(x, dtype=float).ravel()
+
+    probability = baselines.attack_probability(Margin(), [[0.0], [2.0], [-2.0]])
+    np.testing.assert_allclose(probability, [0.5, 1 / (1 + np.exp(-2)), 1 / (1 + np.exp(2))])
+
+
+def test_fit_and_score_reports_its_model_rows_and_times():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 3))
+    y = (x[:, 0] + 0.5 * rng.standard_normal(200) > 0).astype(int)
+    runs = [
+        baselines.fit_and_score("LR", LogisticRegression(), x, y, x[:20], 60, seed=5)
+        for _ in range(2)
+    ]
+    result = runs[0]
+    assert set(result) == {"model", "probability", "fit_seconds", "predict_seconds", "train_rows"}
+    assert result["model"] == "LR" and result["train_rows"] == 60
+    assert all(0 <= result[k] < 60 for k in ("fit_seconds", "predict_seconds"))
+    # The same seed draws the same subsample, so the same model and scores.
+    np.testing.assert_array_equal(runs[0]["probability"], runs[1]["probability"])
+
+
+def test_a_subsample_of_every_row_is_the_data_itself():
+    x, y = np.arange(20.0).reshape(10, 2), np.array([0, 1] * 5)
+    same_x, same_y = baselines.stratified_subsample(x, y, 10, seed=0)
+    assert same_x is x and same_y is y
+    a = baselines.stratified_subsample(x, y, 6, seed=1)[0]
+    np.testing.assert_array_equal(a, baselines.stratified_subsample(x, y, 6, seed=1)[0])

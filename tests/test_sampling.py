@@ -11,9 +11,16 @@ from ids_utils.sampling import achievable_sizes, allocate, requested_sizes, samp
 
 from .conftest import write_original_parts
 
+# A mutant of the allocation's leftover loop can spin for ever: fail it rather than wait.
+pytestmark = pytest.mark.timeout(150)  # each test; the slowest takes ~30 s alone
+
 
 def test_requested_sizes_follow_the_ratio():
     assert requested_sizes(100_000, 0.9) == (90_000, 10_000)
+    with pytest.raises(ValueError, match=r"^n_flows must be at least 2, got 1$"):
+        requested_sizes(1, 0.5)
+    with pytest.raises(ValueError, match="strictly between 0 and 1, got 0.0"):
+        requested_sizes(100, 0.0)
     with pytest.raises(ValueError, match="benign_fraction"):
         requested_sizes(100, 1.0)
 

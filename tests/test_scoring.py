@@ -734,7 +734,9 @@ def test_in_process_the_scorer_runs_one_thread(untrained_detector):
     assert options.intra_op_num_threads == 1
 
 
-def test_in_process_file_mode_messages_name_the_file(tmp_path, untrained_detector):
+def test_in_process_file_mode_messages_name_the_file(
+    tmp_path, untrained_detector, unlabelled_lines
+):
     import io
     import re
 
@@ -743,6 +745,9 @@ def test_in_process_file_mode_messages_name_the_file(tmp_path, untrained_detecto
         tmp_path / "absent.csv": "no such file",
         write(tmp_path / "e.csv", []): "the file is empty (no header, no rows)",
         write(tmp_path / "h.csv", ["a,b"]): None,  # header lacks the features: flowcsv's words
+        write(
+            tmp_path / "header.csv", unlabelled_lines[:1]
+        ): "the file has a header but no data rows",
     }
     for path, problem in cases.items():
         with pytest.raises(scoring.DataError) as raised:
@@ -838,8 +843,8 @@ def test_in_process_file_mode_reads_in_blocks_of_block_rows(
 
 def test_in_process_file_lines_lose_only_their_line_break(tmp_path):
     path = tmp_path / "raw.csv"
-    path.write_bytes(b"h X\nrow \r\nXrowX\n")
-    assert list(scoring.iter_file_lines(path, 8)) == [(1, [b"h X"]), (2, [b"row \r", b"XrowX"])]
+    path.write_bytes(b"h X \nrow \r\nXrowX\n")
+    assert list(scoring.iter_file_lines(path, 8)) == [(1, [b"h X "]), (2, [b"row \r", b"XrowX"])]
 
 
 def pipe_with(data: bytes, close: bool = True) -> tuple[int, int]:
