@@ -618,13 +618,19 @@ def test_in_process_file_blocks_keep_line_numbers(tmp_path):
     assert blocks == [(1, [b"h"]), (2, [b"a", b"b"]), (4, [b"c", b"d"]), (6, [b"e"])]
 
 
+def pipe_with(data: bytes, close: bool = True) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    if close:
+        os.close(write_fd)
+    return read_fd, write_fd
+
+
 def stream_through_a_pipe(detector, data: bytes, **options):
     """Run stream_scores on a real pipe holding ``data``; (records, summary)."""
     import io
 
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, data)
-    os.close(write_fd)
+    read_fd, _ = pipe_with(data)
     out, err = io.StringIO(), io.StringIO()
     try:
         summary = scoring.stream_scores(detector, read_fd, out, err, **options)
@@ -682,9 +688,7 @@ def test_in_process_a_stream_without_a_final_line_break_and_an_empty_stream(
 
 
 def test_in_process_available_lines_are_cut_at_max_lines():
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, b"a\nb\nc\nd\ne")
-    os.close(write_fd)
+    read_fd, _ = pipe_with(b"a\nb\nc\nd\ne")
     try:
         blocks = list(scoring.iter_available_lines(read_fd, max_lines=2, read_size=2))
     finally:
@@ -845,14 +849,6 @@ def test_in_process_file_lines_lose_only_their_line_break(tmp_path):
     path = tmp_path / "raw.csv"
     path.write_bytes(b"h X \nrow \r\nXrowX\n")
     assert list(scoring.iter_file_lines(path, 8)) == [(1, [b"h X "]), (2, [b"row \r", b"XrowX"])]
-
-
-def pipe_with(data: bytes, close: bool = True) -> tuple[int, int]:
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, data)
-    if close:
-        os.close(write_fd)
-    return read_fd, write_fd
 
 
 def test_in_process_available_lines_gather_what_has_arrived_up_to_max_lines():
