@@ -120,6 +120,7 @@ def curve_jobs(
     fractions: list[float],
     unscaled=(),
     skip: set | None = None,
+    per_model: dict[str, dict] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """The training jobs of a learning curve: each fraction x seed x CNN-LSTM.
 
@@ -127,6 +128,9 @@ def curve_jobs(
     ----------
     skip : set of (fraction, seed), optional
         Points already measured elsewhere (e.g. the full training part).
+    per_model : dict, optional
+        Model name -> settings that replace the profile's for that model (a setting
+        chosen on validation, :func:`ids_utils.tuning.chosen_settings`).
 
     Returns
     -------
@@ -135,7 +139,7 @@ def curve_jobs(
     jobs : list of dict
         Keyword arguments of :func:`ids_utils.experiments.train_and_test`.
     """
-    from .models import CNN_LSTMS
+    from .models import CNN_LSTMS, settings_for
 
     keys, jobs = [], []
     for fraction in fractions:
@@ -157,7 +161,7 @@ def curve_jobs(
                         "parts": sub,
                         "features": features,
                         "seed": seed,
-                        "settings": settings,
+                        "settings": settings_for(model, settings, per_model),
                         "lstm_activation": activation,
                         "unscaled": unscaled,
                     }
@@ -228,6 +232,7 @@ def learning_curve(
     unscaled=(),
     measured: pd.DataFrame | None = None,
     desc: str = "curve",
+    per_model: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
     """Both CNN-LSTMs and the best baseline at each training fraction and seed, scored
     on the test parts.
@@ -247,6 +252,9 @@ def learning_curve(
         kept as they are and not trained again.
     desc : str
         Label of the progress bar.
+    per_model : dict, optional
+        Model name -> settings that replace the profile's for that CNN-LSTM
+        (:func:`curve_jobs`); the measured points must have been trained with them.
 
     Returns
     -------
@@ -259,7 +267,7 @@ def learning_curve(
 
     measured = pd.DataFrame() if measured is None else measured
     skip = {(1.0, seed) for seed in measured["seed"].unique()} if len(measured) else set()
-    keys, jobs = curve_jobs(parts_by_seed, features, settings, fractions, unscaled, skip)
+    keys, jobs = curve_jobs(parts_by_seed, features, settings, fractions, unscaled, skip, per_model)
     trained = results_frame(keys, run_jobs(train_and_test, jobs, n_workers, desc=desc), "test")
     baseline = baseline_curve(
         parts_by_seed, features, settings["threshold"], fractions, unscaled, skip

@@ -31,6 +31,14 @@ LOSS_SPIKE_FACTOR = 10.0
 CONSTANT_OUTPUT_STD = 1e-2
 
 
+def is_loss_spike(loss) -> bool:
+    """Whether one epoch's training loss marks a run diverged: not finite (None
+    included), or above :data:`LOSS_SPIKE_FACTOR` times :data:`UNINFORMED_LOSS`."""
+    if loss is None or not np.isfinite(loss):
+        return True
+    return bool(loss > LOSS_SPIKE_FACTOR * UNINFORMED_LOSS)
+
+
 def divergence_check(train_loss, val_probability, threshold: float = 0.5) -> dict:
     """Did a training run diverge or collapse?
 
@@ -64,7 +72,7 @@ def divergence_check(train_loss, val_probability, threshold: float = 0.5) -> dic
     reasons = []
     if not np.isfinite(loss).all():
         reasons.append("the training loss is not finite")
-    elif loss.max() > LOSS_SPIKE_FACTOR * UNINFORMED_LOSS:
+    elif is_loss_spike(loss.max()):
         epoch = int(np.argmax(loss)) + 1
         reasons.append(
             f"training loss {loss.max():.4g} at epoch {epoch}, above {LOSS_SPIKE_FACTOR:g} x ln 2"

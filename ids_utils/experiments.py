@@ -81,8 +81,9 @@ def train_and_test(
     Returns
     -------
     dict
-        Test-set name -> :func:`score` of that set (with ``n``, its flows, and
-        ``diverged``, the run's :func:`~ids_utils.diagnostics.divergence_check`).
+        Test-set name -> :func:`score` of that set (with ``n``, its flows,
+        ``diverged``, the run's :func:`~ids_utils.diagnostics.divergence_check`, and
+        ``epochs_run``, fewer than the settings' epochs for a run stopped diverged).
     dict, only with ``return_probabilities``
         Test-set name -> probabilities, in the test set's row order.
     """
@@ -97,7 +98,10 @@ def train_and_test(
     }
     # A model that cannot score every test flow diverged, whatever its validation said.
     diverged = check["diverged"] or any(r["non_finite"] for r in results.values())
-    results = {name: {**r, "diverged": diverged} for name, r in results.items()}
+    results = {
+        name: {**r, "diverged": diverged, "epochs_run": check["epochs_run"]}
+        for name, r in results.items()
+    }
     return (results, probabilities) if return_probabilities else results
 
 
@@ -113,6 +117,10 @@ def fit_cnn_lstm(
     """Fit the scaler and a model on ``parts["train"]``, watching ``parts["val"]`` only,
     and check the run for divergence.  ``parts["test"]`` is not read.
 
+    Training stops after the first epoch whose loss marks the run diverged
+    (``stop_on_divergence`` of :func:`~ids_utils.training.train_cnn_lstm`): these
+    chapters train many models, and a diverged run's later epochs change no verdict.
+
     Arguments as :func:`train_and_test`.
 
     Returns
@@ -122,7 +130,7 @@ def fit_cnn_lstm(
     val_probability : numpy.ndarray
         Each validation flow's attack probability.
     check : dict
-        The run's :func:`~ids_utils.diagnostics.divergence_check`.
+        The run's :func:`~ids_utils.diagnostics.divergence_check`, and ``epochs_run``.
     """
     scaler = fit_scaler(parts["train"], features, unscaled)
     x_val = scale(parts["val"], scaler)
@@ -138,10 +146,11 @@ def fit_cnn_lstm(
         verbose=0,
         variant=variant,
         lstm_activation=lstm_activation,
+        stop_on_divergence=True,
     )
     val_probability = _predict(model, x_val)
     check = divergence_check(history["loss"], val_probability, settings["threshold"])
-    return model, scaler, val_probability, check
+    return model, scaler, val_probability, {**check, "epochs_run": len(history)}
 
 
 def _predict(model, x: np.ndarray) -> np.ndarray:
@@ -388,23 +397,36 @@ def cross_dataset_protocols(
     return protocols
 
 
-def cross_dataset_jobs(protocols: dict, settings: dict) -> list[dict]:
-    """One :func:`train_and_test` job per protocol, seed and CNN-LSTM, in that order."""
-    from .models import CNN_LSTMS
+def cross_dataset_jobs(
+    protocols: dict, settings: dict, per_model: dict[str, dict] | None = None
+) -> list[dict]:
+    """One :func:`train_and_test` job per protocol, seed and CNN-LSTM, in that order.
+
+    Parameters
+    ----------
+    protocols : dict
+        As :func:`cross_dataset_protocols` gives it.
+    settings : dict
+        Training settings of a profile.
+    per_model : dict, optional
+        Model name -> settings that replace the profile's for that model (e.g. a
+        learning rate chosen on validation, :func:`ids_utils.tuning.chosen_settings`).
+    """
+    from .models import CNN_LSTMS, settings_for
 
     return [
         {
             "parts": parts,
             "features": features,
             "seed": seed,
-            "settings": settings,
+            "settings": settings_for(model, settings, per_model),
             "tests": tests,
             "return_probabilities": True,
             "lstm_activation": activation,
             "unscaled": indicators,
         }
         for (_, seed), (parts, tests, features, indicators) in protocols.items()
-        for activation in CNN_LSTMS.values()
+        for model, activation in CNN_LSTMS.items()
     ]
 
 

@@ -358,6 +358,7 @@ def _cross_dataset(artifacts: Path, rows: _Rows) -> None:
         )
         seeds = "" if verdict != NOT_TESTABLE else "one seed, no interval; "
         diverged = cross["diverged"][model][cross["paper_protocol"]]
+        rate = cross["learning_rate_choice"]["chosen"][model]["learning_rate"]
         rows.add(
             "literature_accuracy_low",
             accuracy["mean"],
@@ -366,7 +367,8 @@ def _cross_dataset(artifacts: Path, rows: _Rows) -> None:
             verdict,
             note=_join(
                 f"{seeds}this project's CNN-LSTM on NSL-KDD "
-                f"({cross['paper_protocol']}); on the official KDDTest+: {official}",
+                f"({cross['paper_protocol']}), learning rate {rate:g} chosen on "
+                f"validation; on the official KDDTest+: {official}",
                 _diverged_note(sum(diverged.values()), len(diverged)),
             ),
             model=model,

@@ -28,6 +28,23 @@ def model_slug(name: str) -> str:
     return name.removeprefix("CNN-LSTM ").replace(" ", "-")
 
 
+def settings_for(model: str, settings: dict, per_model: dict[str, dict] | None) -> dict:
+    """The training settings of one CNN-LSTM: the profile's, with that model's entry of
+    ``per_model`` (settings chosen for it on validation) in their place.
+
+    Raises
+    ------
+    ValueError
+        If ``per_model`` names a model that is not one of :data:`CNN_LSTMS` (a misspelt
+        name would otherwise leave the profile's settings in place unnoticed).
+    """
+    per_model = per_model or {}
+    unknown = sorted(set(per_model) - set(CNN_LSTMS))
+    if unknown:
+        raise ValueError(f"settings for unknown CNN-LSTMs {unknown}; choose from {list(CNN_LSTMS)}")
+    return {**settings, **per_model.get(model, {})}
+
+
 def build_cnn_lstm(
     n_features: int,
     learning_rate: float = 1e-3,

@@ -9,6 +9,10 @@ it); ``cross_dataset_seeds`` are the seeds of the NSL-KDD chapter, one in the
 paper profile: with the one-hot encoded features the CNN-LSTM reads sequences
 of 122 steps, and one seed of both protocols at full scale took 51 minutes
 on this machine's 2 cores (part of it sharing them with a test run).
+Each CNN-LSTM's learning rate there is chosen on validation among
+``nslkdd_learning_rates``, trained on ``nslkdd_choice_fraction`` of the paper
+protocol's training part (a full-size training per candidate would double
+the chapter's time).
 
 ``n_workers`` is the number of one-thread processes that train models side by
 side (:mod:`ids_utils.workers`).  The sweep of the settings the paper does not
@@ -41,6 +45,8 @@ PROFILES = {
         "stream_flows": 5_000,
         "nslkdd_train_rows": 1_500,
         "cross_dataset_seeds": [42],
+        "nslkdd_learning_rates": [0.001, 0.0001],
+        "nslkdd_choice_fraction": 0.5,
         "n_workers": 2,
         "sweep_learning_rates": [0.001, 0.0001],
         "sweep_batch_sizes": [32, 128],
@@ -69,6 +75,8 @@ PROFILES = {
         "stream_flows": 100_000,
         "nslkdd_train_rows": None,
         "cross_dataset_seeds": [42],
+        "nslkdd_learning_rates": [0.001, 0.0003, 0.0001],
+        "nslkdd_choice_fraction": 0.05,
         "n_workers": 2,
         "sweep_learning_rates": [0.001, 0.0003, 0.0001],
         "sweep_batch_sizes": [32, 128, 512],

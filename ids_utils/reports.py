@@ -308,12 +308,22 @@ def cross_dataset_report(
     diagnosis_table: pd.DataFrame,
     new_share: float,
     answer: str,
+    choice_validation: pd.DataFrame,
+    choice_fraction: float,
+    per_model: dict[str, dict],
 ) -> dict:
     """``cross_dataset.json``: both CNN-LSTMs and the best baseline on NSL-KDD under both
-    protocols, with the divergence mark of every run per test set."""
+    protocols, with the divergence mark of every run per test set, and the learning rate
+    each CNN-LSTM was chosen on validation (``learning_rate_choice``: every candidate's
+    validation scores, the training share they saw, and the settings the runs used)."""
     from .models import CNN_LSTMS
 
     return {
+        "learning_rate_choice": {
+            "fraction": choice_fraction,
+            "validation": choice_validation.to_dict(orient="records"),
+            "chosen": per_model,
+        },
         "profile": profile,
         "seeds": seeds,
         "paper_protocol": paper_protocol,
@@ -349,9 +359,12 @@ def settings_and_scale_report(
     kdd_curve: pd.DataFrame,
     extrapolations: pd.DataFrame,
     answer: str,
+    curve_settings: dict[str, dict],
 ) -> dict:
     """``settings_and_scale.json``: the sweep of the unstated settings, the chosen setting
-    tested once, the learning curves on both datasets and their extrapolation."""
+    tested once, the learning curves on both datasets (with the settings each CNN-LSTM
+    trained at along each curve, ``curve_settings``: data -> model -> settings) and their
+    extrapolation."""
     from .tuning import SELECTION_METRIC
 
     return {
@@ -370,6 +383,7 @@ def settings_and_scale_report(
             "seeds": curve_seeds,
             "ciciot2023": cic_curve.to_dict(orient="records"),
             "nsl_kdd": kdd_curve.to_dict(orient="records"),
+            "settings": curve_settings,
         },
         "extrapolations": extrapolations.to_dict(orient="records"),
         "answer": answer,

@@ -61,6 +61,7 @@ def train_cnn_lstm(
     verbose: int = 2,
     variant: str = "CNN-LSTM",
     lstm_activation: str = "relu",
+    stop_on_divergence: bool = False,
 ):
     """Train the paper's CNN-LSTM (or an ablation); the validation set is the only data watched.
 
@@ -89,12 +90,17 @@ def train_cnn_lstm(
     lstm_activation : {"relu", "tanh"}, default "relu"
         The paper's ReLU, or tanh for the stabilised model
         (:data:`ids_utils.models.CNN_LSTMS`).
+    stop_on_divergence : bool, default False
+        End training after the first epoch whose loss the divergence guard calls a
+        spike (:func:`ids_utils.diagnostics.is_loss_spike`): the run is marked
+        diverged whatever follows, so its remaining epochs cost time and change no
+        verdict.  The training chapter trains every epoch the paper names.
 
     Returns
     -------
     model : keras.Model
     history : pandas.DataFrame
-        One row per epoch: loss, accuracy, val_loss, val_accuracy, seconds.
+        One row per epoch run: loss, accuracy, val_loss, val_accuracy, seconds.
     """
     _check_xy(x_train, y_train, "training")
     _check_xy(x_val, y_val, "validation")
@@ -107,6 +113,7 @@ def train_cnn_lstm(
         **(speed_settings(len(x_train), epochs) if speed is None else speed),
     )
     timer = _EpochTimer()
+    callbacks = [timer, _StopOnLossSpike()] if stop_on_divergence else [timer]
     result = model.fit(
         x_train,
         y_train,
@@ -115,7 +122,7 @@ def train_cnn_lstm(
         batch_size=batch_size,
         shuffle=True,
         verbose=verbose,
-        callbacks=[timer],
+        callbacks=callbacks,
     )
     history = pd.DataFrame(result.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
@@ -454,3 +461,14 @@ class _EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+class _StopOnLossSpike(keras.callbacks.Callback):
+    """Ends training after an epoch whose loss the divergence guard calls a spike
+    (Keras' ``TerminateOnNaN`` never fires here: the diverging model makes no NaN)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        from .diagnostics import is_loss_spike
+
+        if is_loss_spike((logs or {}).get("loss")):
+            self.model.stop_training = True

@@ -46,7 +46,8 @@ def validate(
     Returns
     -------
     dict
-        :func:`~ids_utils.experiments.score` of the validation part, and ``diverged``.
+        :func:`~ids_utils.experiments.score` of the validation part, ``diverged`` and
+        ``epochs_run``.
     """
     _, _, probability, check = fit_cnn_lstm(
         parts, features, seed, settings, lstm_activation=lstm_activation, unscaled=unscaled
@@ -54,6 +55,7 @@ def validate(
     return {
         **score(parts["val"]["attack"].to_numpy(), probability, settings["threshold"]),
         "diverged": check["diverged"],
+        "epochs_run": check["epochs_run"],
     }
 
 
@@ -131,8 +133,7 @@ def test_jobs(
     Keyword arguments of :func:`ids_utils.experiments.train_and_test`, with their keys.
     """
     keys, jobs = [], []
-    for model, row in chosen.iterrows():
-        point = {"learning_rate": float(row["learning_rate"]), "batch_size": int(row["batch_size"])}
+    for model, point in chosen_settings(chosen).items():
         for seed, parts in parts_by_seed.items():
             keys.append({"model": model, **point, "seed": seed})
             jobs.append(
@@ -145,6 +146,59 @@ def test_jobs(
                     "unscaled": unscaled,
                 }
             )
+    return keys, jobs
+
+
+def chosen_settings(chosen: pd.DataFrame) -> dict[str, dict]:
+    """Each model's chosen point as training settings: model -> ``learning_rate``,
+    ``batch_size``, the form :func:`~ids_utils.experiments.cross_dataset_jobs` and
+    :func:`~ids_utils.curves.learning_curve` take as ``per_model``."""
+    return {
+        model: {"learning_rate": float(row["learning_rate"]), "batch_size": int(row["batch_size"])}
+        for model, row in chosen.iterrows()
+    }
+
+
+def learning_rate_jobs(
+    splits: dict[int, tuple],
+    settings: dict,
+    learning_rates: list[float],
+    fraction: float,
+) -> tuple[list[dict], list[dict]]:
+    """The validation jobs that choose each CNN-LSTM's learning rate: every model x rate x
+    seed, trained on a stratified ``fraction`` of the seed's training part
+    (:func:`ids_utils.curves.subsample_training`) at the profile's batch size, scored on
+    the whole validation part.
+
+    A smaller sweep than :func:`sweep_jobs` over the full grid, for data whose full-size
+    trainings are too long to repeat per grid point (NSL-KDD's 122-step sequences).
+
+    Parameters
+    ----------
+    splits : dict
+        Seed -> ``(parts, features, indicators)``, each seed with its own encoding
+        (:func:`ids_utils.experiments.nsl_kdd_paper_split`).
+    settings : dict
+        Training settings of a profile.
+    learning_rates : list of float
+        The candidates.
+    fraction : float
+        The share of each training part the candidates train on.
+
+    Returns
+    -------
+    keys, jobs : list of dict
+        As :func:`sweep_jobs`.
+    """
+    from .curves import subsample_training
+
+    points = grid(learning_rates, [settings["batch_size"]])
+    keys, jobs = [], []
+    for seed, (parts, features, indicators) in splits.items():
+        subsampled = {seed: subsample_training(parts, fraction, seed)}
+        seed_keys, seed_jobs = sweep_jobs(subsampled, features, settings, points, indicators)
+        keys += seed_keys
+        jobs += seed_jobs
     return keys, jobs
 
 

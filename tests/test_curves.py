@@ -76,6 +76,21 @@ def test_curve_jobs_cover_each_point_once_and_skip_what_is_measured():
         (STABILISED, 0.5, 50),
     ]
     assert all(len(job["parts"]["train"]) == 50 and job["seed"] == 3 for job in jobs)
+    assert all(job["settings"] == {"epochs": 1} for job in jobs)
+
+
+def test_curve_jobs_train_each_model_at_its_chosen_setting():
+    train = pd.DataFrame({"f": np.arange(100.0), "attack": [1] * 10 + [0] * 90})
+    parts = {"train": train, "val": train.iloc[:10], "test": train.iloc[10:30]}
+    chosen = {AS_WRITTEN: {"learning_rate": 1e-4, "batch_size": 512}}
+    _, jobs = curves.curve_jobs(
+        {3: parts}, ["f"], {"learning_rate": 1e-3, "batch_size": 32}, [0.5, 1.0], per_model=chosen
+    )
+    assert [(j["lstm_activation"], j["settings"]) for j in jobs[:2]] == [
+        ("relu", {"learning_rate": 1e-4, "batch_size": 512}),
+        ("tanh", {"learning_rate": 1e-3, "batch_size": 32}),
+    ]
+    assert [j["settings"] for j in jobs[2:]] == [j["settings"] for j in jobs[:2]]
 
 
 def test_full_points_are_read_from_the_cross_dataset_chapter():

@@ -254,3 +254,19 @@ def test_the_output_spread_is_computed_in_float64(spread_probabilities):
     check = diagnostics.divergence_check(STABLE_LOSS, as_float32)
     assert check["val_probability_std"] == as_float32.astype("float64").std()
     assert check["val_probability_std"] != float(as_float32.std())
+
+
+@pytest.mark.parametrize(
+    "loss, spike",
+    [
+        (None, True),
+        (float("nan"), True),
+        (-float("inf"), True),
+        (0.3, False),
+        (6.931, False),
+        (6.9316, True),
+    ],
+)
+def test_a_loss_spike_is_ten_times_the_uninformed_loss_or_not_finite(loss, spike):
+    # 10 x ln 2 = 6.93147...
+    assert diagnostics.is_loss_spike(loss) is spike

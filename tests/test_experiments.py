@@ -113,7 +113,7 @@ def test_nsl_kdd_encoding_takes_categories_from_training_only(kdd_test):
 
 def test_cross_dataset_protocols_and_jobs(kdd_test):
     from ids_utils import datasets
-    from ids_utils.models import CNN_LSTMS
+    from ids_utils.models import CNN_LSTMS, STABILISED
 
     flows = datasets.read_nsl_kdd(kdd_test)
     sample, official, test = flows.iloc[:400], flows.iloc[400:800], flows.iloc[800:1000]
@@ -138,6 +138,14 @@ def test_cross_dataset_protocols_and_jobs(kdd_test):
     assert len(jobs) == 4 * len(CNN_LSTMS)
     assert [j["lstm_activation"] for j in jobs[:2]] == list(CNN_LSTMS.values())
     assert all(j["unscaled"] == protocols[(p, s)][3] for j, (p, s) in zip(jobs[::2], protocols))
+    assert all(j["settings"] == {"epochs": 1} for j in jobs)
+    # A model's chosen rate replaces the profile's for that model only, in every protocol.
+    chosen = {STABILISED: {"learning_rate": 3e-4, "batch_size": 32}}
+    jobs = experiments.cross_dataset_jobs(protocols, {"epochs": 1, "learning_rate": 1e-3}, chosen)
+    assert [j["settings"]["learning_rate"] for j in jobs] == [1e-3, 3e-4] * 4
+    assert all(j["settings"]["epochs"] == 1 for j in jobs)
+    with pytest.raises(ValueError, match="unknown CNN-LSTMs"):
+        experiments.cross_dataset_jobs(protocols, {}, {"CNN-LSTM stabilized": {}})
 
 
 def test_advantages_are_described_by_the_side_of_zero_their_interval_lies_on():
@@ -200,7 +208,7 @@ def test_a_run_whose_test_outputs_are_not_finite_is_marked_diverged(monkeypatch)
         name: pd.DataFrame({"f": [0.0, 1.0, 2.0, 3.0], "attack": [0, 1, 0, 1]})
         for name in ("train", "val", "test")
     }
-    sound_check = {"diverged": False, "reasons": []}
+    sound_check = {"diverged": False, "reasons": [], "epochs_run": 1}
     monkeypatch.setattr(
         experiments,
         "fit_cnn_lstm",
@@ -213,7 +221,7 @@ def test_a_run_whose_test_outputs_are_not_finite_is_marked_diverged(monkeypatch)
     )
     results = experiments.train_and_test(parts, ["f"], 0, {"threshold": 0.5})
     assert results["test"]["diverged"] and results["test"]["non_finite"] == 4
-    assert np.isnan(results["test"]["accuracy"])
+    assert np.isnan(results["test"]["accuracy"]) and results["test"]["epochs_run"] == 1
 
 
 def test_a_group_with_an_unscored_attack_has_no_recall():

@@ -180,3 +180,16 @@ def test_flop_count_matches_the_weight_matrices_of_the_built_model():
         if len(w.shape) >= 2
     )
     assert models.forward_flops_per_flow(39) == 39 * per_position + 1_056
+
+
+def test_settings_for_a_model_replace_the_profiles_for_that_model_only():
+    from ids_utils.models import AS_WRITTEN, STABILISED, settings_for
+
+    profile = {"epochs": 20, "learning_rate": 1e-3}
+    chosen = {STABILISED: {"learning_rate": 3e-4}}
+    assert settings_for(STABILISED, profile, chosen) == {"epochs": 20, "learning_rate": 3e-4}
+    assert settings_for(AS_WRITTEN, profile, chosen) == profile
+    assert settings_for(AS_WRITTEN, profile, None) == profile
+    assert profile == {"epochs": 20, "learning_rate": 1e-3}
+    with pytest.raises(ValueError, match=r"unknown CNN-LSTMs \['MLP'\]"):
+        settings_for(AS_WRITTEN, profile, {"MLP": {}})

@@ -56,12 +56,32 @@ def test_the_cross_dataset_report_marks_divergence_per_model_and_test_set():
         }
     )
     empty = pd.DataFrame()
+    choice = pd.DataFrame({"model": ["m"], "learning_rate": [0.001], "balanced_accuracy": [0.9]})
+    chosen = {"CNN-LSTM stabilised": {"learning_rate": 0.0003, "batch_size": 32}}
     report = strict(
         reports.cross_dataset_report(
-            "ci", [42, 43], "paper", empty, 10, per_seed, {}, empty, empty, 0.1, "answer"
+            "ci",
+            [42, 43],
+            "paper",
+            empty,
+            10,
+            per_seed,
+            {},
+            empty,
+            empty,
+            0.1,
+            "answer",
+            choice,
+            0.05,
+            chosen,
         )
     )
     assert set(report) == golden_keys("cross_dataset")
+    assert report["learning_rate_choice"] == {
+        "fraction": 0.05,
+        "validation": [{"model": "m", "learning_rate": 0.001, "balanced_accuracy": 0.9}],
+        "chosen": chosen,
+    }
     assert report["diverged"]["CNN-LSTM as written"] == {"KDDTest+": {"42": True, "43": False}}
     assert report["diverged"]["CNN-LSTM stabilised"] == {"KDDTest+": {"42": False}}
     assert all("group" not in row for row in report["per_seed"])
@@ -116,3 +136,41 @@ def test_the_errors_report_has_the_golden_keys():
     )
     assert set(report) == golden_keys("errors")
     assert report["by_family"] == [{"family": "DDoS", "recall": 0.5}]
+
+
+def test_the_settings_and_scale_report_records_the_settings_of_each_curve():
+    frame = pd.DataFrame({"model": ["m"], "balanced_accuracy": [0.9]})
+    chosen = frame.set_index("model")
+    settings = {
+        "ciciot2023": {"CNN-LSTM stabilised": {"learning_rate": 0.0003, "batch_size": 128}},
+        "nsl_kdd": {"CNN-LSTM stabilised": {"learning_rate": 0.0001, "batch_size": 32}},
+    }
+    report = strict(
+        reports.settings_and_scale_report(
+            "ci",
+            [{"learning_rate": 0.001, "batch_size": 32}],
+            [42],
+            frame,
+            chosen,
+            frame,
+            chosen,
+            [0.5, 1.0],
+            [42],
+            frame,
+            frame,
+            frame,
+            "answer",
+            settings,
+        )
+    )
+    assert set(report) == {
+        "profile",
+        "selection_metric",
+        "sweep",
+        "curves",
+        "extrapolations",
+        "answer",
+    }
+    assert report["curves"]["settings"] == settings
+    assert report["curves"]["fractions"] == [0.5, 1.0]
+    assert report["sweep"]["chosen"] == [{"model": "m", "balanced_accuracy": 0.9}]

@@ -40,6 +40,52 @@ def test_history_has_one_row_per_epoch(data):
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(history.columns)
 
 
+def test_a_run_whose_loss_spikes_stops_after_that_epoch_only_when_asked():
+    # Large inputs and a large step make the as-written model's first epoch loss explode.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 10)) * 30
+    y = (rng.random(128) < 0.5).astype("int64")
+
+    def losses(stop):
+        _, history = training.train_cnn_lstm(
+            x,
+            y,
+            x[:32],
+            y[:32],
+            seed=1,
+            epochs=3,
+            learning_rate=0.5,
+            verbose=0,
+            stop_on_divergence=stop,
+        )
+        return history["loss"].tolist()
+
+    full, stopped = losses(False), losses(True)
+    assert len(full) == 3 and stopped == full[:1]
+    assert stopped[0] > 10 * np.log(2)
+
+
+def test_a_sound_run_is_never_stopped(data):
+    x, y, xv, yv = data
+    _, history = training.train_cnn_lstm(
+        x, y, xv, yv, seed=3, epochs=2, verbose=0, lstm_activation="tanh", stop_on_divergence=True
+    )
+    assert history["epoch"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "loss, stops", [(6.9, False), (6.94, True), (float("nan"), True), (float("inf"), True)]
+)
+def test_the_stop_follows_the_guards_spike_line(loss, stops):
+    class Model:
+        stop_training = False
+
+    callback = training._StopOnLossSpike()
+    callback.set_model(Model())
+    callback.on_epoch_end(0, {"loss": loss})
+    assert callback.model.stop_training is stops
+
+
 def test_bad_training_data_is_named(data):
     x, y, xv, yv = data
     bad = x.copy()

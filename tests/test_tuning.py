@@ -44,6 +44,42 @@ def test_sweep_jobs_never_carry_the_test_part():
     assert {job["lstm_activation"] for job in jobs} == {"relu", "tanh"}
 
 
+def test_learning_rate_jobs_train_on_a_stratified_share_and_never_see_the_test_part():
+    frame = pd.DataFrame({"f": np.arange(40.0), "g": 1.0, "attack": [1] * 8 + [0] * 32})
+    parts = {"train": frame, "val": frame.iloc[:10], "test": frame.iloc[10:]}
+    splits = {1: (parts, ["f", "g"], ["g"]), 2: (parts, ["f"], [])}
+    settings = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-3, "threshold": 0.5}
+    keys, jobs = tuning.learning_rate_jobs(splits, settings, [1e-3, 1e-4], 0.25)
+    assert len(keys) == len(jobs) == 2 * len(CNN_LSTMS) * 2
+    assert [(k["seed"], k["model"], k["learning_rate"], k["batch_size"]) for k in keys[:4]] == [
+        (1, AS_WRITTEN, 1e-3, 64),
+        (1, AS_WRITTEN, 1e-4, 64),
+        (1, STABILISED, 1e-3, 64),
+        (1, STABILISED, 1e-4, 64),
+    ]
+    assert all(set(job["parts"]) == {"train", "val"} for job in jobs)
+    # A quarter of the training part, its 1:4 class ratio kept; validation whole.
+    assert all(job["parts"]["train"]["attack"].tolist().count(1) == 2 for job in jobs)
+    assert all(len(job["parts"]["train"]) == 10 and len(job["parts"]["val"]) == 10 for job in jobs)
+    # Each seed keeps its own encoding.
+    assert [(job["features"], job["unscaled"]) for job in (jobs[0], jobs[4])] == [
+        (["f", "g"], ["g"]),
+        (["f"], []),
+    ]
+    assert jobs[1]["settings"] == {**settings, "learning_rate": 1e-4}
+
+
+def test_chosen_settings_are_plain_numbers_per_model():
+    chosen = pd.DataFrame(
+        {"learning_rate": [np.float64(3e-4)], "batch_size": [np.int64(128)], "x": [0.9]},
+        index=pd.Index([STABILISED], name="model"),
+    )
+    settings = tuning.chosen_settings(chosen)
+    assert settings == {STABILISED: {"learning_rate": 3e-4, "batch_size": 128}}
+    point = settings[STABILISED]
+    assert type(point["learning_rate"]) is float and type(point["batch_size"]) is int
+
+
 def _validation(scores):
     rows = []
     for (model, lr, bs), values in scores.items():
