@@ -32,6 +32,7 @@ TARGET = 0.85
 #: per test (18 s a mutant, about 200 mutants) and checked by its own structure tests.
 SCOPE = {
     "ids_utils.diagnostics": (
+        "is_loss_spike",
         "divergence_check",
         "growth_per_position",
         "summary_table",
