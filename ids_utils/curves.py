@@ -273,3 +273,71 @@ def learning_curve(
         parts_by_seed, features, settings["threshold"], fractions, unscaled, skip
     )
     return pd.concat([trained, baseline, measured], ignore_index=True)
+
+
+def nsl_kdd_curve(
+    train_file: pd.DataFrame,
+    cross: dict,
+    settings: dict,
+    sample: dict,
+    seeds: list[int],
+    fractions: list[float],
+    n_workers: int,
+) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The learning curve on NSL-KDD under the paper's protocol, continuing the
+    cross-dataset chapter: its full-size points are reused (:func:`points_from_cross_dataset`)
+    and every other point trains each CNN-LSTM at the learning rate that chapter chose,
+    both read from the same report, so the two cannot disagree.
+
+    Parameters
+    ----------
+    train_file : pandas.DataFrame
+        ``KDDTrain+`` as :func:`ids_utils.datasets.read_nsl_kdd` reads it.
+    cross : dict
+        The cross-dataset chapter's ``cross_dataset.json``.
+    settings : dict
+        Training settings of a profile (``test_fraction`` and ``val_fraction`` among them).
+    sample : dict
+        ``n_flows``, ``benign_fraction`` and ``sample_seed`` of the profile.
+    seeds, fractions : list
+        The curve's seeds and training fractions.
+    n_workers : int
+        Worker processes for the CNN-LSTMs.
+
+    Returns
+    -------
+    curve : pandas.DataFrame
+        As :func:`learning_curve`.
+    per_model : dict
+        The settings each CNN-LSTM trained at.
+    """
+    from .experiments import nsl_kdd_paper_split
+
+    splits = {
+        seed: nsl_kdd_paper_split(
+            train_file,
+            sample["n_flows"],
+            sample["benign_fraction"],
+            sample["sample_seed"],
+            seed,
+            settings["test_fraction"],
+            settings["val_fraction"],
+        )
+        for seed in seeds
+    }
+    parts = {seed: split[0] for seed, split in splits.items()}
+    _, features, indicators = splits[seeds[0]]
+    per_model = cross["learning_rate_choice"]["chosen"]
+    reused = points_from_cross_dataset(cross, seeds, {s: len(p["train"]) for s, p in parts.items()})
+    curve = learning_curve(
+        parts,
+        features,
+        settings,
+        fractions,
+        n_workers,
+        indicators,
+        measured=reused,
+        desc="NSL-KDD curve",
+        per_model=per_model,
+    )
+    return curve, per_model

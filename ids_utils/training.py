@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from .diagnostics import is_loss_spike
 from .models import build_cnn_lstm, build_model, forward_flops_per_flow
 
 #: The fastest deterministic settings found by the training-speed benchmark on a
@@ -468,7 +469,5 @@ class _StopOnLossSpike(keras.callbacks.Callback):
     (Keras' ``TerminateOnNaN`` never fires here: the diverging model makes no NaN)."""
 
     def on_epoch_end(self, epoch, logs=None):
-        from .diagnostics import is_loss_spike
-
         if is_loss_spike((logs or {}).get("loss")):
             self.model.stop_training = True

@@ -188,18 +188,64 @@ def learning_rate_jobs(
     Returns
     -------
     keys, jobs : list of dict
-        As :func:`sweep_jobs`.
+        As :func:`sweep_jobs`; each key also holds ``train_flows``, the size of the
+        subsample the job trains on.
     """
     from .curves import subsample_training
 
     points = grid(learning_rates, [settings["batch_size"]])
     keys, jobs = [], []
     for seed, (parts, features, indicators) in splits.items():
-        subsampled = {seed: subsample_training(parts, fraction, seed)}
-        seed_keys, seed_jobs = sweep_jobs(subsampled, features, settings, points, indicators)
-        keys += seed_keys
+        sub = subsample_training(parts, fraction, seed)
+        seed_keys, seed_jobs = sweep_jobs({seed: sub}, features, settings, points, indicators)
+        keys += [{**key, "train_flows": len(sub["train"])} for key in seed_keys]
         jobs += seed_jobs
     return keys, jobs
+
+
+def choose_learning_rates(
+    protocols: dict,
+    settings: dict,
+    learning_rates: list[float],
+    fraction: float,
+    n_workers: int,
+) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Each CNN-LSTM's learning rate, chosen on the validation part of the paper's protocol
+    (:func:`learning_rate_jobs` on every seed of ``protocols``, trained in worker processes).
+
+    Parameters
+    ----------
+    protocols : dict
+        As :func:`ids_utils.experiments.cross_dataset_protocols` gives it; only its
+        paper-protocol entries are read, and of those only the training and validation parts.
+    settings : dict
+        Training settings of a profile.
+    learning_rates : list of float
+        The candidates.
+    fraction : float
+        The share of each training part the candidates train on.
+    n_workers : int
+        Worker processes (:func:`ids_utils.workers.run_jobs`).
+
+    Returns
+    -------
+    validation : pandas.DataFrame
+        One row per model, candidate and seed: the job's key (with ``train_flows``) and
+        its validation scores.
+    per_model : dict
+        :func:`chosen_settings` of the best mean validation score per model.
+    """
+    from .experiments import PAPER_PROTOCOL
+    from .workers import run_jobs
+
+    splits = {
+        seed: (parts, features, indicators)
+        for (name, seed), (parts, _, features, indicators) in protocols.items()
+        if name == PAPER_PROTOCOL
+    }
+    keys, jobs = learning_rate_jobs(splits, settings, learning_rates, fraction)
+    validation = results_frame(keys, run_jobs(validate, jobs, n_workers, desc="learning rates"))
+    return validation, chosen_settings(choose(validation))
 
 
 def results_frame(keys: list[dict], results: list[dict], part: str | None = None) -> pd.DataFrame:

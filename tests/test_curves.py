@@ -106,3 +106,37 @@ def test_full_points_are_read_from_the_cross_dataset_chapter():
     assert points.to_dict(orient="records") == [
         {"model": "m", "seed": 1, "accuracy": 0.9, "fraction": 1.0, "train_flows": 500}
     ]
+
+
+def test_the_nsl_kdd_curve_trains_at_the_rate_the_cross_dataset_chapter_chose(
+    kdd_test, monkeypatch
+):
+    from ids_utils import datasets, experiments
+
+    train_file = datasets.read_nsl_kdd(kdd_test)
+    chosen = {STABILISED: {"learning_rate": 3e-4, "batch_size": 32}}
+    cross = {
+        "paper_protocol": experiments.PAPER_PROTOCOL,
+        "learning_rate_choice": {"chosen": chosen},
+        "per_seed": [
+            {"test set": experiments.PAPER_PROTOCOL, "model": STABILISED, "seed": 7, "recall": 0.9},
+            {"test set": "KDDTest+", "model": STABILISED, "seed": 7, "recall": 0.5},
+        ],
+    }
+    calls = []
+    monkeypatch.setattr(curves, "learning_curve", lambda *a, **k: calls.append((a, k)) or "curve")
+    settings = {"test_fraction": 0.2, "val_fraction": 0.1, "threshold": 0.5}
+    sample = {"n_flows": 500, "benign_fraction": 0.9, "sample_seed": 1}
+    curve, per_model = curves.nsl_kdd_curve(train_file, cross, settings, sample, [7], [0.5], 2)
+    assert (curve, per_model) == ("curve", chosen)
+    ((args, kwargs),) = calls
+    parts, features, indicators = experiments.nsl_kdd_paper_split(
+        train_file, 500, 0.9, 1, 7, 0.2, 0.1
+    )
+    assert args[0][7]["train"].equals(parts["train"]) and args[1] == features
+    assert args[5] == indicators and kwargs["per_model"] == chosen
+    reused = kwargs["measured"]
+    assert reused[["model", "seed", "recall", "fraction"]].values.tolist() == [
+        [STABILISED, 7, 0.9, 1.0]
+    ]
+    assert reused["train_flows"].tolist() == [len(parts["train"])]

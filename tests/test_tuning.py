@@ -67,6 +67,43 @@ def test_learning_rate_jobs_train_on_a_stratified_share_and_never_see_the_test_p
         (["f"], []),
     ]
     assert jobs[1]["settings"] == {**settings, "learning_rate": 1e-4}
+    assert {key["train_flows"] for key in keys} == {10}
+
+
+def test_the_learning_rate_is_chosen_on_the_paper_protocols_validation_only(monkeypatch):
+    from ids_utils import workers
+    from ids_utils.experiments import PAPER_PROTOCOL
+
+    frame = pd.DataFrame({"f": np.arange(40.0), "attack": [1] * 8 + [0] * 32})
+    parts = {"train": frame, "val": frame.iloc[:10], "test": frame.iloc[10:]}
+    protocols = {
+        (PAPER_PROTOCOL, 1): (parts, {PAPER_PROTOCOL: parts["test"]}, ["f"], []),
+        ("official", 1): ({"train": frame, "val": frame}, {}, ["f"], []),
+    }
+    seen = []
+
+    def run_jobs(function, jobs, n_workers, desc):
+        seen.extend(jobs)
+        # The as-written model does best at the small rate, the stabilised one at the large.
+        return [
+            {
+                "balanced_accuracy": (job["settings"]["learning_rate"] == 1e-4)
+                == (job["lstm_activation"] == "relu"),
+                "diverged": False,
+            }
+            for job in jobs
+        ]
+
+    monkeypatch.setattr(workers, "run_jobs", run_jobs)
+    settings = {"epochs": 2, "batch_size": 32, "learning_rate": 1e-3, "threshold": 0.5}
+    validation, per_model = tuning.choose_learning_rates(protocols, settings, [1e-3, 1e-4], 0.5, 2)
+    assert per_model == {
+        AS_WRITTEN: {"learning_rate": 1e-4, "batch_size": 32},
+        STABILISED: {"learning_rate": 1e-3, "batch_size": 32},
+    }
+    assert len(seen) == len(validation) == 4 and set(validation["train_flows"]) == {20}
+    assert all(set(job["parts"]) == {"train", "val"} for job in seen)
+    assert all(len(job["parts"]["val"]) == 10 for job in seen)  # the paper protocol's part
 
 
 def test_chosen_settings_are_plain_numbers_per_model():
