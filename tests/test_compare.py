@@ -201,10 +201,14 @@ def test_the_movement_table_has_a_row_per_change_and_model_and_a_column_per_metr
     assert table.loc[("two threads", "stabilised"), "threads (run, rerun)"] == "1, 2"
 
 
-def test_every_rerun_changes_exactly_one_thing():
+def test_the_control_changes_nothing_and_every_other_rerun_exactly_one_thing():
     from ids_utils.workers import THREADS_PER_WORKER, WORKER_ENV
 
+    assert next(iter(compare.RERUNS)) == compare.SAME_SETTINGS
     for change, rerun in compare.RERUNS.items():
         other_threads = rerun["threads"] != THREADS_PER_WORKER
         other_env = any(WORKER_ENV.get(k) != v for k, v in rerun["env"].items())
-        assert other_threads != other_env, change
+        if change == compare.SAME_SETTINGS:
+            assert not other_threads and not other_env
+        else:
+            assert other_threads != other_env, change

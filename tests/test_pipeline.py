@@ -66,57 +66,57 @@ def test_source_prefers_the_original_release(tmp_path):
     assert pipeline.resolve_source(tmp_path).name == "original"
 
 
-#: The stages whose outputs the determinism tests compare (data to evaluation).
-DETERMINISM_STAGES = ["01", "02", "03", "04", "05"]
-
-
 @pytest.fixture(scope="module")
-def two_ci_runs(tmp_path_factory):
-    """A complete ci run, and a second one of the stages the determinism tests compare.
+def ci_run(tmp_path_factory):
+    """A complete ci run.
 
-    ``make test`` makes both beside each other and passes them in ``IDS_CI_RUN``
-    and ``IDS_CI_RERUN`` rather than running the stages again; without them
-    (``pytest`` alone) the fixture makes its own.
+    ``make test`` makes it beside the tests that need no run and passes it in
+    ``IDS_CI_RUN`` rather than running the stages again; without it (``pytest``
+    alone) the fixture makes its own.
     """
     complete = os.environ.get("IDS_CI_RUN")
-    if complete:
-        first = Path(complete)
-        stages = set(read_json(first / "artifacts" / "timings.json"))
-        assert stages == {p.stem for p in pipeline.notebook_paths()}, (
-            f"IDS_CI_RUN={complete} is not a complete run"
-        )
-    else:
-        first = tmp_path_factory.mktemp("run0")
-        pipeline.run_pipeline("ci", run_dir=first)
-    rerun = os.environ.get("IDS_CI_RERUN")
-    if rerun:
-        second = Path(rerun)
-        states = read_json(second / "artifacts" / "stage_cache.json")["stages"]
-        executed = sorted(stage[:2] for stage, s in states.items() if s["state"] == "executed")
-        assert executed == DETERMINISM_STAGES, f"IDS_CI_RERUN={rerun} did not execute them all"
-    else:
-        second = tmp_path_factory.mktemp("run1")
-        pipeline.run_pipeline("ci", run_dir=second, stages=DETERMINISM_STAGES, fresh=True)
-    return first, second
+    if not complete:
+        run = tmp_path_factory.mktemp("run")
+        pipeline.run_pipeline("ci", run_dir=run)
+        return run
+    run = Path(complete)
+    stages = set(read_json(run / "artifacts" / "timings.json"))
+    assert stages == {p.stem for p in pipeline.notebook_paths()}, (
+        f"IDS_CI_RUN={complete} is not a complete run"
+    )
+    return run
 
 
-def test_same_seed_gives_byte_identical_split_files(two_ci_runs):
-    first, second = (run / "artifacts" for run in two_ci_runs)
-    seed = f"seed-{PROFILES['ci']['seeds'][0]}"
-    for name in (
-        "flows.parquet",
-        f"{seed}/train.parquet",
-        f"{seed}/val.parquet",
-        f"{seed}/test.parquet",
-        f"{seed}/scaler.json",
-        "data_report.json",
-        "preprocessing_report.json",
-    ):
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+def test_same_seed_gives_byte_identical_sample_and_split_files(ci_run, tmp_path):
+    """The data and preprocessing stages' files, made again in this process from the
+    same source and seeds, are the run's byte for byte (training's part of "same
+    seed, same numbers" is the next test)."""
+    from ids_utils import datasets, preprocess
+    from ids_utils.artifacts import write_json, write_parquet
+    from ids_utils.sampling import sample_paper
+
+    ci = PROFILES["ci"]
+    artifacts = ci_run / "artifacts"
+    features = read_json(artifacts / "data_report.json")["features"]["used"]
+    source = pipeline.resolve_source(pipeline.DEFAULT_DATA_DIR)
+    sample, _ = sample_paper(
+        datasets.iter_flow_chunks(source), ci["n_flows"], ci["benign_fraction"], ci["sample_seed"]
+    )
+    write_parquet(sample, tmp_path / "flows.parquet")
+    assert (tmp_path / "flows.parquet").read_bytes() == (artifacts / "flows.parquet").read_bytes()
+    cleaned, _ = preprocess.clean_non_finite(sample, features, ci["non_finite_policy"])
+    seed = ci["seeds"][0]
+    parts = preprocess.split_train_val_test(cleaned, ci["test_fraction"], ci["val_fraction"], seed)
+    write_json(tmp_path / "scaler.json", preprocess.fit_scaler(parts["train"], features))
+    for name, part in parts.items():
+        write_parquet(part, tmp_path / f"{name}.parquet")
+    for name in ("train.parquet", "val.parquet", "test.parquet", "scaler.json"):
+        made, run = tmp_path / name, artifacts / f"seed-{seed}" / name
+        assert made.read_bytes() == run.read_bytes(), name
 
 
-def test_row_accounting_adds_up(two_ci_runs):
-    artifacts = two_ci_runs[0] / "artifacts"
+def test_row_accounting_adds_up(ci_run):
+    artifacts = ci_run / "artifacts"
     data = read_json(artifacts / "data_report.json")
     prep = read_json(artifacts / "preprocessing_report.json")
     cleaning = prep["cleaning"]
@@ -127,22 +127,32 @@ def test_row_accounting_adds_up(two_ci_runs):
     assert data["sample"]["requested"]["total"] == PROFILES["ci"]["n_flows"]
 
 
-def test_same_seed_gives_the_same_metrics_bit_for_bit(two_ci_runs):
-    first, second = (run / "artifacts" for run in two_ci_runs)
-    assert (first / "metrics.json").read_bytes() == (second / "metrics.json").read_bytes()
-    assert (first / "predictions.parquet").read_bytes() == (
-        second / "predictions.parquet"
-    ).read_bytes()
+def test_same_seed_gives_the_same_probabilities_bit_for_bit(ci_run):
+    """The baselines chapter trains the first seed's CNN-LSTMs again in a fresh process
+    with nothing changed; every test probability must come out bit for bit, so no
+    metric moves."""
+    from ids_utils.compare import SAME_SETTINGS
+    from ids_utils.models import CNN_LSTMS
+
+    reruns = read_json(ci_run / "artifacts" / "rerun_movement.json")["reruns"]
+    same = next(report for report in reruns if report["change"] == SAME_SETTINGS)
+    assert set(same["models"]) == set(CNN_LSTMS)
+    for model, result in same["models"].items():
+        assert result["identical_probabilities"], model
+        assert result["max_probability_difference"] == 0.0
+        assert result["flipped_predictions"] == 0
+        assert result["diverged"]["run"] == result["diverged"]["rerun"]
+        assert all(values["difference"] == 0 for values in result["metrics"].values()), model
 
 
-def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
+def test_metrics_json_agrees_with_the_predictions(ci_run):
     import pandas as pd
 
     from ids_utils.evaluation import metrics_by_seed
 
     from ids_utils.models import CNN_LSTMS
 
-    artifacts = two_ci_runs[0] / "artifacts"
+    artifacts = ci_run / "artifacts"
     saved = read_json(artifacts / "metrics.json")
     predictions = pd.read_parquet(artifacts / "predictions.parquet")
     assert list(saved["models"]) == list(CNN_LSTMS)
@@ -162,11 +172,11 @@ def test_metrics_json_agrees_with_the_predictions(two_ci_runs):
     )
 
 
-def test_the_reruns_start_from_the_runs_own_numbers(two_ci_runs):
+def test_the_reruns_start_from_the_runs_own_numbers(ci_run):
     from ids_utils.compare import RERUNS, THREADED_BASELINE
     from ids_utils.models import CNN_LSTMS
 
-    artifacts = two_ci_runs[0] / "artifacts"
+    artifacts = ci_run / "artifacts"
     reruns = read_json(artifacts / "rerun_movement.json")["reruns"]
     metrics = read_json(artifacts / "metrics.json")
     assert [report["change"] for report in reruns] == list(RERUNS)
@@ -186,14 +196,14 @@ def test_the_reruns_start_from_the_runs_own_numbers(two_ci_runs):
                 assert result["max_probability_difference"] == 0.0
 
 
-def test_the_saved_models_are_the_papers_and_its_stabilised_twin(two_ci_runs):
+def test_the_saved_models_are_the_papers_and_its_stabilised_twin(ci_run):
     from ids_utils.artifacts import model_dir
     from ids_utils.detectors import load_detector
     from ids_utils.models import CNN_LSTMS, trainable_parameters
 
     seed = PROFILES["ci"]["seeds"][0]
     for model, activation in CNN_LSTMS.items():
-        detector = load_detector(model_dir(two_ci_runs[0], seed, model) / "model.keras")
+        detector = load_detector(model_dir(ci_run, seed, model) / "model.keras")
         assert trainable_parameters(detector.model) == 37_921
         assert detector.threshold == PROFILES["ci"]["threshold"]
         assert detector.model.get_layer("lstm_64").get_config()["activation"] == activation
@@ -209,13 +219,13 @@ def test_a_foreign_folder_is_never_cleared(tmp_path):
     assert keep.read_text() == "mine"
 
 
-def test_the_ledger_lists_every_claim_once_with_a_verdict(two_ci_runs):
+def test_the_ledger_lists_every_claim_once_with_a_verdict(ci_run):
     from ids_utils import ledger
     from ids_utils.paper import paper_claims
 
     from ids_utils.models import CNN_LSTMS
 
-    table = ledger.build_ledger(two_ci_runs[0])
+    table = ledger.build_ledger(ci_run)
     claims = paper_claims()
     assert sorted(set(table["claim"])) == sorted(claims.index[claims["kind"] != "setting"])
     # A claim about the CNN-LSTM has one row per model; the others one row without a model.
@@ -240,11 +250,11 @@ def test_stages_need_an_existing_run(tmp_path):
         pipeline.run_pipeline("ci", run_dir=tmp_path / "new", stages=["09"])
 
 
-def test_compare_runs_of_a_run_with_itself_agrees_and_expects_identical_numbers(two_ci_runs):
+def test_compare_runs_of_a_run_with_itself_agrees_and_expects_identical_numbers(ci_run):
     import subprocess
     import sys
 
-    run = two_ci_runs[0]
+    run = ci_run
     result = subprocess.run(
         [sys.executable, "-m", "ids_utils", "compare-runs", str(run), str(run)],
         capture_output=True,
@@ -303,12 +313,12 @@ def test_make_lab_serves_the_notebooks():
         server.wait(timeout=30)
 
 
-def test_the_published_run_archive_is_a_run_compare_runs_reads(two_ci_runs, tmp_path):
+def test_the_published_run_archive_is_a_run_compare_runs_reads(ci_run, tmp_path):
     import subprocess
     import sys
     import zipfile
 
-    run = two_ci_runs[0]
+    run = ci_run
     archive = snippets.write_run_download(run, tmp_path / "generated")
     with zipfile.ZipFile(archive) as opened:
         names = set(opened.namelist())
