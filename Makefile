@@ -34,11 +34,13 @@ lint: venv
 	$(VENV)/bin/ruff format --check ids_utils tests
 
 # uv installs the same pins as pip (requirements.txt, uv's own pin included) in a fraction of the
-# time: measured here from a fresh clone, 12 s against pip's 81 s.
+# time: measured here from a fresh clone, 25 s against pip's 81 s. It compiles the bytecode as pip
+# does: where PYTHONDONTWRITEBYTECODE is set (it is here), nothing else would, and every process
+# would take twice as long (12 s against 5 s) to import TensorFlow.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$$(grep '^uv==' requirements.txt)"
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
