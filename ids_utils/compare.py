@@ -248,6 +248,18 @@ def rerun_movement(run_dir: str | Path, seed: int, change: str) -> dict:
     return report
 
 
+def rerun_movements(run_dir: str | Path, seed: int, n_workers: int) -> list[dict]:
+    """:func:`rerun_movement` of every change of :data:`RERUNS`, in that order, up to
+    ``n_workers`` at a time (each rerun trains in a process of its own, so running them
+    side by side changes no number, only the wall time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if n_workers < 1:
+        raise ValueError(f"n_workers must be at least 1, got {n_workers}")
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        return list(pool.map(lambda change: rerun_movement(run_dir, seed, change), RERUNS))
+
+
 def _movement(published: pd.DataFrame, probability, threshold: float) -> dict:
     """Compare a run's predictions of a seed's test flows with a rerun's probabilities."""
     import numpy as np

@@ -200,6 +200,59 @@ def training_diagnostics(
     }
 
 
+def diagnose_cnn_lstms(
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    batch_size: int,
+    learning_rates: dict[str, float],
+    n_workers: int,
+    **recorder,
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """:func:`training_diagnostics` of each CNN-LSTM, side by side in worker processes.
+
+    Parameters
+    ----------
+    learning_rates : dict
+        Model name (:data:`ids_utils.models.CNN_LSTMS`) -> its learning rate.
+    n_workers : int
+        Worker processes (:func:`ids_utils.workers.run_jobs`): one thread each, as
+        every training of the run has.
+    **recorder
+        ``steps``, ``probe_every``, ``probe_rows`` of :func:`training_diagnostics`.
+
+    Returns
+    -------
+    dict
+        Model name -> its diagnosis, in the order of :data:`ids_utils.models.CNN_LSTMS`.
+
+    Raises
+    ------
+    ValueError
+        If ``learning_rates`` does not name each CNN-LSTM exactly once.
+    """
+    from .models import CNN_LSTMS
+    from .workers import run_jobs
+
+    if set(learning_rates) != set(CNN_LSTMS):
+        raise ValueError(
+            f"a learning rate is needed for each of {list(CNN_LSTMS)}, got {sorted(learning_rates)}"
+        )
+    jobs = [
+        {
+            "x": x,
+            "y": y,
+            "seed": seed,
+            "lstm_activation": activation,
+            "batch_size": batch_size,
+            "learning_rate": learning_rates[model],
+            **recorder,
+        }
+        for model, activation in CNN_LSTMS.items()
+    ]
+    return dict(zip(CNN_LSTMS, run_jobs(training_diagnostics, jobs, n_workers, desc="diagnostics")))
+
+
 def _probe(model, twin, x: np.ndarray) -> tuple[list[dict], list[dict]]:
     """Largest |h_t| per position of each LSTM, and the share of dead units per layer."""
     outputs = {}

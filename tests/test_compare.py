@@ -212,3 +212,31 @@ def test_the_control_changes_nothing_and_every_other_rerun_exactly_one_thing():
             assert not other_threads and not other_env
         else:
             assert other_threads != other_env, change
+
+
+def test_the_reruns_run_side_by_side_and_come_back_in_the_order_of_the_changes(monkeypatch):
+    import threading
+    import time
+
+    running, peak = [0], [0]
+    lock = threading.Lock()
+
+    def rerun(run_dir, seed, change):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05 * (len(compare.RERUNS) - list(compare.RERUNS).index(change)))
+        with lock:
+            running[0] -= 1
+        return {"seed": seed, "change": change, "run_dir": run_dir}
+
+    monkeypatch.setattr(compare, "rerun_movement", rerun)
+    reports = compare.rerun_movements("run", 42, n_workers=2)
+    assert [r["change"] for r in reports] == list(compare.RERUNS)
+    assert {(r["seed"], r["run_dir"]) for r in reports} == {(42, "run")}
+    assert peak[0] == 2
+    peak[0] = 0
+    compare.rerun_movements("run", 42, n_workers=1)
+    assert peak[0] == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        compare.rerun_movements("run", 42, n_workers=0)

@@ -91,6 +91,39 @@ def test_diagnostics_record_each_step_and_every_position():
     assert dead["dead_share"].between(0, 1).all()
 
 
+def test_both_cnn_lstms_are_diagnosed_in_workers_each_with_its_own_rate():
+    from ids_utils.models import CNN_LSTMS
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 8)).astype("float32")
+    y = (x[:, 0] > 1).astype("float32")
+    rates = dict(zip(CNN_LSTMS, (1e-3, 0.5)))
+    result = diagnostics.diagnose_cnn_lstms(
+        x, y, 1, 16, rates, n_workers=2, steps=4, probe_every=2, probe_rows=20
+    )
+    assert list(result) == list(CNN_LSTMS)
+    for diagnosis in result.values():
+        assert diagnosis["steps"]["step"].tolist() == [1, 2, 3, 4]
+        assert sorted(diagnosis["hidden"]["step"].unique()) == [0, 2, 4]
+    # The rates reach their models: at 0.5 the stabilised model's steps differ from 1e-3's.
+    again = diagnostics.diagnose_cnn_lstms(
+        x,
+        y,
+        1,
+        16,
+        dict.fromkeys(CNN_LSTMS, 1e-3),
+        n_workers=1,
+        steps=4,
+        probe_every=2,
+        probe_rows=20,
+    )
+    first, second = list(CNN_LSTMS)
+    assert again[first]["steps"].equals(result[first]["steps"])  # one worker or two: the same
+    assert not again[second]["steps"]["loss"].equals(result[second]["steps"]["loss"])
+    with pytest.raises(ValueError, match="a learning rate is needed for each"):
+        diagnostics.diagnose_cnn_lstms(x, y, 1, 16, {first: 1e-3}, n_workers=1)
+
+
 def test_the_twin_lstm_reproduces_the_models_last_state():
     """The probe's full-sequence copy of lstm_32 ends where the model's lstm_32 does."""
     import keras
