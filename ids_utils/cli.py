@@ -79,6 +79,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 600 s, got {text!r}")
+    return value
+
+
 def _milliseconds(text: str) -> float:
     try:
         value = float(text)
@@ -207,6 +217,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1000,
         help="timed one-flow calls per path (default: %(default)s)",
+    )
+    latency.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=1.0,
+        help="seconds of batched scoring per path for the throughput (default: %(default)s)",
     )
     latency.add_argument("--json", action="store_true", help="print the results as JSON")
     latency.set_defaults(func=_latency)
@@ -483,7 +499,9 @@ def _latency(args) -> int:
         else datasets.read_flows(flows_path, labels_required=False)
     )
     x = scale(flows, detector.scaler)
-    result = latency.benchmark(detector.model, x, threads=args.threads, calls=args.calls)
+    result = latency.benchmark(
+        detector.model, x, threads=args.threads, calls=args.calls, batch_seconds=args.seconds
+    )
     if args.json:
         print(dumps(result, indent=2))
         return 0

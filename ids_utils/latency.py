@@ -91,7 +91,9 @@ def max_difference(
 
 
 def time_single(runner: Callable, x: np.ndarray, calls: int, warmup: int = 50) -> np.ndarray:
-    """Seconds of each of ``calls`` one-flow calls (flows taken in turn from ``x``)."""
+    """Seconds of each of ``calls`` one-flow calls (flows taken in turn from ``x``), after
+    ``warmup`` untimed calls (no more than ``calls``)."""
+    warmup = min(warmup, calls)
     rows = [x[i % len(x)][None, :] for i in range(calls + warmup)]
     for row in rows[:warmup]:
         runner(row)
@@ -122,6 +124,7 @@ def benchmark(
     batch: int = 4096,
     paths: tuple[str, ...] = PATHS,
     folder: str | Path | None = None,
+    batch_seconds: float = 1.0,
 ) -> dict:
     """Latency and throughput of every path, with each export's agreement with Keras.
 
@@ -136,6 +139,8 @@ def benchmark(
         Timed one-flow calls per path, after a warm-up.
     batch : int, default 4096
         Flows per call in the throughput measurement.
+    batch_seconds : float, default 1.0
+        Seconds (at least) of batched calls each path's throughput is measured over.
 
     Returns
     -------
@@ -155,7 +160,7 @@ def benchmark(
             results[name] = {
                 "median_ms": float(np.median(seconds) * 1e3),
                 "p99_ms": float(np.percentile(seconds, 99) * 1e3),
-                "flows_per_second": time_batched(runner, x, batch),
+                "flows_per_second": time_batched(runner, x, batch, batch_seconds),
                 "max_abs_difference": difference,
                 "agrees_with_keras": bool(difference <= TOLERANCE),
                 "calls": calls,
@@ -181,7 +186,9 @@ def machine_description() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform()}
 
 
-def run_cli(model_path: str | Path, flows_path: str | Path, threads: int, calls: int) -> dict:
+def run_cli(
+    model_path: str | Path, flows_path: str | Path, threads: int, calls: int, seconds: float = 1.0
+) -> dict:
     """Run ``python -m ids_utils latency --json`` in a fresh process (one thread count each)."""
     import json
     import subprocess
@@ -200,6 +207,8 @@ def run_cli(model_path: str | Path, flows_path: str | Path, threads: int, calls:
         str(threads),
         "--calls",
         str(calls),
+        "--seconds",
+        str(seconds),
         "--json",
     ]
     result = subprocess.run(command, capture_output=True, text=True)

@@ -39,6 +39,28 @@ def test_every_inference_path_agrees_with_keras(trained, tmp_path):
         assert difference <= latency.TOLERANCE, f"{name}: {difference}"
 
 
+def test_single_calls_are_timed_after_a_warm_up_of_at_most_as_many_calls():
+    seen = []
+    x = np.arange(6, dtype="float32").reshape(3, 2)
+    seconds = latency.time_single(lambda row: seen.append(float(row[0, 0])), x, calls=4)
+    assert len(seconds) == 4 and (seconds >= 0).all()
+    # Flows in turn: four warm-up calls, then the four timed ones.
+    assert seen == [0.0, 2.0, 4.0, 0.0, 2.0, 4.0, 0.0, 2.0]
+    seen.clear()
+    latency.time_single(lambda row: seen.append(1), x, calls=60)
+    assert len(seen) == 50 + 60
+
+
+def test_throughput_is_measured_for_at_least_the_seconds_asked():
+    import time
+
+    calls = []
+    start = time.perf_counter()
+    rate = latency.time_batched(lambda batch: calls.append(len(batch)), np.ones((3, 2)), 8, 0.05)
+    assert time.perf_counter() - start >= 0.05
+    assert set(calls) == {8} and rate > 0
+
+
 def test_max_difference_flags_nan():
     assert latency.max_difference(
         lambda x: np.full(len(x), np.nan), np.zeros(3), np.zeros((3, 2), "float32")
@@ -47,7 +69,7 @@ def test_max_difference_flags_nan():
 
 def test_benchmark_reports_every_path(trained):
     model, x, _ = trained
-    result = latency.benchmark(model, x[:50], threads=1, calls=20, batch=64)
+    result = latency.benchmark(model, x[:50], threads=1, calls=20, batch=64, batch_seconds=0.05)
     assert set(result["paths"]) == set(latency.PATHS)
     for r in result["paths"].values():
         assert r["p99_ms"] >= r["median_ms"] > 0 and r["flows_per_second"] > 0

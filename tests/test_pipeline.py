@@ -145,6 +145,13 @@ def test_same_seed_gives_the_same_probabilities_bit_for_bit(ci_run):
         assert all(values["difference"] == 0 for values in result["metrics"].values()), model
 
 
+def test_the_parallelism_benchmark_timed_both_arrangements(ci_run):
+    result = read_json(ci_run / "artifacts" / "parallelism.json")
+    assert result["jobs"] == 2 and result["cores"] == 2
+    assert result["serial_seconds"] > 0 and result["parallel_seconds"] > 0
+    assert result["faster"] == min(("serial", "parallel"), key=lambda a: result[f"{a}_seconds"])
+
+
 def test_metrics_json_agrees_with_the_predictions(ci_run):
     import pandas as pd
 

@@ -398,6 +398,8 @@ def test_other_commands_turn_bad_arguments_into_one_line(tmp_path, untrained_det
     cases = [
         (("latency", "--model", untrained_detector, "--calls", "0"), "--calls", "at least 1"),
         (("latency", "--model", untrained_detector, "--threads", "-1"), "--threads"),
+        (("latency", "--model", untrained_detector, "--seconds", "0"), "--seconds", "above 0"),
+        (("latency", "--model", untrained_detector, "--seconds", "soon"), "--seconds", "'soon'"),
         (("fetch-data", "--retries", "-1", "--dest", tmp_path), "--retries", "at least 0"),
         (("fetch-data", "--parts", "0", "--dest", tmp_path), "--parts", "at least 1"),
         (("fetch-data", "--parts", "2", "--dest", tmp_path / "d"), "--parts applies to downloads"),
