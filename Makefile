@@ -16,15 +16,14 @@ book: data
 	$(RUN) pipeline --profile paper
 	$(RUN) build-book --run-dir runs/paper
 
-## test: ruff, then a strict build of a ci run with the unit tests that need no run beside it, then the
-## pipeline tests (reusing that run), nbval over the notebooks (ci profile), and the build checked
-## page by page in headless Chromium. No stage executes twice: the run's own same-settings rerun
-## (the baselines chapter) is its determinism check.
+## test: ruff, then a strict build of a ci run with the unit tests that need no run beside it, then,
+## side by side, the pipeline tests (reusing that run), nbval over the notebooks (ci profile), and
+## the build checked page by page in headless Chromium. No stage executes twice: the run's own
+## same-settings rerun (the baselines chapter) is its determinism check. Chromium is installed,
+## when missing, while the pipeline runs; the last three keep their output together (-O).
 test: data lint
-	$(MAKE) -j2 book-ci unit-alone
-	$(MAKE) unit-run CI_RUN=$(CURDIR)/runs/ci
-	$(MAKE) nbval NBVAL_RUN=$(CURDIR)/runs/ci
-	$(MAKE) check-html
+	$(MAKE) -j3 book-ci unit-alone chromium
+	$(MAKE) -j3 -O unit-run nbval check-html CI_RUN=$(CURDIR)/runs/ci NBVAL_RUN=$(CURDIR)/runs/ci
 
 venv: $(VENV)/.installed
 
