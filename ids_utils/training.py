@@ -39,6 +39,22 @@ SPEED_CONFIGS = {
 }
 
 
+def speed_configs(names: list[str]) -> dict[str, dict]:
+    """The :data:`SPEED_CONFIGS` entries of ``names``, in that order.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a setting of :data:`SPEED_CONFIGS`, or no name is given.
+    """
+    unknown = [name for name in names if name not in SPEED_CONFIGS]
+    if unknown or not names:
+        raise ValueError(
+            f"speed settings {unknown or names} unknown; choose from {list(SPEED_CONFIGS)}"
+        )
+    return {name: SPEED_CONFIGS[name] for name in names}
+
+
 def set_determinism(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
 

@@ -110,6 +110,16 @@ def test_speed_benchmark_reports_each_setting(data):
     )
 
 
+def test_speed_configs_are_taken_by_name_in_order():
+    names = list(training.SPEED_CONFIGS)[::-1]
+    assert list(training.speed_configs(names)) == names
+    assert training.speed_configs(names[:1]) == {names[0]: training.SPEED_CONFIGS[names[0]]}
+    with pytest.raises(ValueError, match=r"\['warp'\] unknown"):
+        training.speed_configs(["Keras defaults", "warp"])
+    with pytest.raises(ValueError, match="unknown; choose from"):
+        training.speed_configs([])
+
+
 def test_small_runs_keep_the_lstm_loops_rolled():
     from ids_utils.training import FAST_SETTINGS, UNROLL_MIN_FLOW_EPOCHS, speed_settings
 
