@@ -40,6 +40,7 @@ PROFILES = {
         "speed_rows": 2_000,
         "speed_epochs": 1,
         "speed_settings": ["Keras defaults", "8 batches per call"],
+        "diagnostic_steps": 100,
         "svm_max_rows": 20_000,
         "latency_calls": 30,
         "latency_seconds": 0.2,
@@ -71,6 +72,7 @@ PROFILES = {
         "threshold": 0.5,
         "speed_rows": 80_000,
         "speed_epochs": 2,
+        "diagnostic_steps": 300,
         "speed_settings": [
             "Keras defaults",
             "8 batches per call",

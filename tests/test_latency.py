@@ -67,14 +67,8 @@ def test_max_difference_flags_nan():
     ) == float("inf")
 
 
-def test_benchmark_reports_every_path(trained):
-    model, x, _ = trained
-    result = latency.benchmark(model, x[:50], threads=1, calls=20, batch=64, batch_seconds=0.05)
-    assert set(result["paths"]) == set(latency.PATHS)
-    for r in result["paths"].values():
-        assert r["p99_ms"] >= r["median_ms"] > 0 and r["flows_per_second"] > 0
-        assert r["agrees_with_keras"]
-    assert result["machine"]["cores"] >= 1
+# The benchmark of every path is checked on the ci run's latency.json, which the latency
+# chapter writes from it (tests/test_pipeline.py).
 
 
 def test_stream_survives_malformed_rows(trained, merged_sample):

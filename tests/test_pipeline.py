@@ -152,6 +152,20 @@ def test_the_parallelism_benchmark_timed_both_arrangements(ci_run):
     assert result["faster"] == min(("serial", "parallel"), key=lambda a: result[f"{a}_seconds"])
 
 
+def test_the_latency_benchmark_timed_every_path_of_both_models(ci_run):
+    from ids_utils import latency
+    from ids_utils.models import CNN_LSTMS
+
+    report = read_json(ci_run / "artifacts" / "latency.json")
+    rows = report["results"]
+    assert {(r["model"], r["path"]) for r in rows} == {
+        (model, path) for model in CNN_LSTMS for path in latency.PATHS
+    }
+    for r in rows:
+        assert r["p99_ms"] >= r["median_ms"] > 0 and r["flows_per_second"] > 0
+        assert r["agrees_with_keras"] and r["calls"] == PROFILES["ci"]["latency_calls"]
+
+
 def test_metrics_json_agrees_with_the_predictions(ci_run):
     import pandas as pd
 
