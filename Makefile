@@ -51,8 +51,8 @@ unit: data
 	IDS_CI_RUN=$(CI_RUN) $(PY) -m pytest tests --ignore=tests/browser --durations=15
 
 # `make test` splits the unit tests: those that need no ci run run beside the ci pipeline, the
-# pipeline tests after it, reusing its run. The pipeline is the longer of the two, so these yield
-# the cores to it (nice): the tests fill what it leaves idle instead of slowing it down.
+# pipeline tests after it, reusing its run. The pipeline is the longer of the two, so these run
+# at a lower priority (nice) and slow it less. Not lower still: some tests time real waits.
 unit-alone: data
 	nice -n 10 $(PY) -m pytest tests --ignore=tests/browser --ignore=tests/test_pipeline.py --durations=10
 

@@ -15,9 +15,13 @@ protocol's training part (a full-size training per candidate would double
 the chapter's time).
 
 ``n_workers`` is the number of one-thread processes that train models side by
-side (:mod:`ids_utils.workers`).  The sweep of the settings the paper does not
-give (``sweep_learning_rates`` x ``sweep_batch_sizes``, over ``sweep_seeds``)
-and the learning curves (``curve_fractions`` of each training part, over
+side (:mod:`ids_utils.workers`).  ``speed_settings`` are the settings the training-speed
+benchmark times (the ``ci`` profile leaves out the unrolled loops, which only trainings
+of the paper's size use), ``diagnostic_steps`` the optimiser steps of the step-by-step
+diagnostics, ``latency_seconds`` each inference path's throughput measurement.
+
+The sweep of the settings the paper does not give (``sweep_learning_rates`` x
+``sweep_batch_sizes``, over ``sweep_seeds``) and the learning curves (``curve_fractions`` of each training part, over
 ``curve_seeds``) are those of the settings-and-scale chapter.
 """
 
@@ -72,12 +76,12 @@ PROFILES = {
         "threshold": 0.5,
         "speed_rows": 80_000,
         "speed_epochs": 2,
-        "diagnostic_steps": 300,
         "speed_settings": [
             "Keras defaults",
             "8 batches per call",
             "unrolled LSTM + 8 batches per call",
         ],
+        "diagnostic_steps": 300,
         "svm_max_rows": 20_000,
         "latency_calls": 1_000,
         "latency_seconds": 1.0,

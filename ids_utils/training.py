@@ -49,9 +49,8 @@ def speed_configs(names: list[str]) -> dict[str, dict]:
     """
     unknown = [name for name in names if name not in SPEED_CONFIGS]
     if unknown or not names:
-        raise ValueError(
-            f"speed settings {unknown or names} unknown; choose from {list(SPEED_CONFIGS)}"
-        )
+        found = f"unknown speed settings {unknown}" if unknown else "no speed setting given"
+        raise ValueError(f"{found}; choose from {list(SPEED_CONFIGS)}")
     return {name: SPEED_CONFIGS[name] for name in names}
 
 
