@@ -21,8 +21,9 @@ of the paper's size use), ``diagnostic_steps`` the optimiser steps of the step-b
 diagnostics, ``latency_seconds`` each inference path's throughput measurement.
 
 The sweep of the settings the paper does not give (``sweep_learning_rates`` x
-``sweep_batch_sizes``, over ``sweep_seeds``) and the learning curves (``curve_fractions`` of each training part, over
-``curve_seeds``) are those of the settings-and-scale chapter.
+``sweep_batch_sizes``, over ``sweep_seeds``) and the learning curves
+(``curve_fractions`` of each training part, over ``curve_seeds``) are those of the
+settings-and-scale chapter.
 """
 
 from __future__ import annotations
