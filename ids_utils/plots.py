@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .files import atomic_write
 from .models import LSTM_64
 
 
@@ -27,10 +28,12 @@ def use_style() -> None:
 
 
 def save(fig: plt.Figure, run_dir: str | Path, name: str) -> Path:
-    """Save a figure as ``artifacts/figures/<name>.png`` of the run."""
+    """Save a figure as ``artifacts/figures/<name>.png`` of the run, atomically (a failed
+    save leaves an earlier figure of that name untouched)."""
     path = Path(run_dir) / "artifacts" / "figures" / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
+    with atomic_write(path, "wb") as stream:
+        fig.savefig(stream, format="png", bbox_inches="tight", metadata={"Software": None})
     return path
 
 
