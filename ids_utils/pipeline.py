@@ -23,6 +23,12 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 #: reordered kernels (see ``ids_utils/__init__.py``), string hashing seeded.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0"}
 
+#: Stages that read no earlier stage's files, each with the stage after which it runs in a
+#: second lane, beside the stages that follow.  The NSL-KDD chapter reads its own data files
+#: alone; it waits for the latency chapter, whose timings need the cores to themselves.  Its
+#: key does not chain through the earlier stages; the stages after it chain through it.
+SIDE_STAGES = {"12_cross_dataset": "08_latency"}
+
 
 class PipelineError(RuntimeError):
     """A stage notebook or the book build failed."""
@@ -80,6 +86,7 @@ def run_pipeline(
     force: bool = False,
     cache_dir: str | Path | None = None,
     fresh: bool = False,
+    side_stages: dict[str, str] | None = None,
 ) -> Path:
     """Execute the stage notebooks in order with the profile's parameters, reusing the cache.
 
@@ -107,6 +114,11 @@ def run_pipeline(
     fresh : bool, default False
         With ``stages``: start from an empty run directory, so the run holds
         those stages alone (a second execution to compare with a first).
+    side_stages : dict, optional
+        Stage -> the stage after which it executes in a second lane
+        (:data:`SIDE_STAGES` by default).  It executes in a scratch run folder, so
+        the files each lane writes are known exactly; they join the run when the
+        main lane reaches the side stage's place.
 
     Returns
     -------
@@ -142,65 +154,170 @@ def run_pipeline(
     out_dir = run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    # Keys chain through every stage (a stage reads what earlier ones wrote), so
-    # the whole plan is known before anything runs.
+    side_stages = SIDE_STAGES if side_stages is None else side_stages
+    # Keys chain through every stage (a stage reads what earlier ones wrote), but for a
+    # side stage, which reads none, so the whole plan is known before anything runs.
     environment = inputs = environment_key(data_dir, PROJECT_ROOT)
     plan = []
     for path in notebook_paths(notebooks_dir):
+        own = environment if path.stem in side_stages else inputs
         notebook = cache.parameterise(
-            load_notebook_node(str(path)), declared_parameters(path, parameters), inputs
+            load_notebook_node(str(path)), declared_parameters(path, parameters), own
         )
         key = cache.key(notebook)
         if path in selected:
             hit = None if force or stages else cache.lookup(notebook)
-            plan.append((path, notebook, hit, {"key": key, "inputs": inputs}))
-        inputs = key
+            plan.append((path, notebook, hit, {"key": key, "inputs": own}))
+        inputs = _folded(inputs, key) if path.stem in side_stages else key
     _announce(profile, plan, previous)
 
-    for number, (path, notebook, hit, keys) in enumerate(plan, start=1):
-        start = time.perf_counter()
-        if hit is not None:
-            record_id, merged = hit
-            timings[path.stem] = cache.restore(record_id, run_dir)
-            nbformat.write(merged, out_dir / path.name)
-            states[path.stem] = {"state": "reused", **keys}
-        else:
+    lane = _SideLane(profile, parameters, plan, side_stages)
+    try:
+        for number, (path, notebook, hit, keys) in enumerate(plan, start=1):
+            start = time.perf_counter()
+            joined = lane.started(path)
+            if joined:
+                executed, outputs, timings[path.stem] = lane.join(path, run_dir)
+                nbformat.write(executed, out_dir / path.name)
+                cache.store(notebook, executed, run_dir, outputs, timings[path.stem])
+                states[path.stem] = {"state": "executed", **keys}
+            elif hit is not None:
+                record_id, merged = hit
+                timings[path.stem] = cache.restore(record_id, run_dir)
+                nbformat.write(merged, out_dir / path.name)
+                states[path.stem] = {"state": "reused", **keys}
+            else:
+                print(
+                    f"[pipeline] {profile}: {path.name} ({number}/{len(plan)}) executing",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                before = snapshot(run_dir)
+                executed = _execute(notebook, path, out_dir)
+                timings[path.stem] = round(time.perf_counter() - start, 1)
+                cache.store(
+                    notebook,
+                    executed,
+                    run_dir,
+                    written_between(before, snapshot(run_dir)),
+                    timings[path.stem],
+                )
+                states[path.stem] = {"state": "executed", **keys}
+            took = timings[path.stem] if joined else time.perf_counter() - start
+            left = sum(previous.get(p.stem, 0) for p, _, h, _ in plan[number:] if h is None)
             print(
-                f"[pipeline] {profile}: {path.name} ({number}/{len(plan)}) executing",
+                f"[pipeline] {profile}: {path.name} {states[path.stem]['state']} in "
+                f"{took:.1f} s"
+                + (f"; about {_duration(left)} left by the last run's timings" if left else ""),
                 file=sys.stderr,
                 flush=True,
             )
-            before = snapshot(run_dir)
-            executed = _execute(notebook, path, out_dir)
-            timings[path.stem] = round(time.perf_counter() - start, 1)
-            cache.store(
-                notebook,
-                executed,
-                run_dir,
-                written_between(before, snapshot(run_dir)),
-                timings[path.stem],
+            # Written after every stage, so an interrupted run still says what it measured.
+            write_json(artifacts_dir(run_dir) / "timings.json", timings)
+            write_json(
+                artifacts_dir(run_dir) / "stage_cache.json",
+                {
+                    "profile": profile,
+                    "parameters": parameters,
+                    "environment": environment,
+                    "stages": states,
+                },
             )
-            states[path.stem] = {"state": "executed", **keys}
-        left = sum(previous.get(p.stem, 0) for p, _, h, _ in plan[number:] if h is None)
+            lane.start_after(path, run_dir)
+    finally:
+        lane.close()
+    return run_dir
+
+
+def _folded(inputs: str, side_key: str) -> str:
+    """The inputs key of the stages after a side stage: the chain so far and its key."""
+    import hashlib
+
+    return hashlib.sha256(f"{inputs}\0{side_key}".encode()).hexdigest()
+
+
+class _SideLane:
+    """Side stages (:data:`SIDE_STAGES`) executing in a thread beside the main lane.
+
+    A side stage starts once its anchor stage is done (executed or reused) and only
+    when the cache does not hold it.  It executes in a scratch run folder beside the
+    run, parameterised with that folder (its key is the run's: the scratch folder only
+    changes where it writes); :meth:`join` waits for it, copies its files into the run
+    and gives back the executed notebook with the run's own parameters cell.
+    """
+
+    def __init__(self, profile: str, parameters: dict, plan: list, side_stages: dict[str, str]):
+        self.profile, self.parameters = profile, parameters
+        self.waiting = {
+            side_stages[path.stem]: (number, path, notebook, keys)
+            for number, (path, notebook, hit, keys) in enumerate(plan, start=1)
+            if path.stem in side_stages and hit is None
+        }
+        self.total = len(plan)
+        self.running: dict[str, tuple] = {}
+        self.pool = None
+
+    def started(self, path: Path) -> bool:
+        return path.stem in self.running
+
+    def start_after(self, anchor: Path, run_dir: Path) -> None:
+        """Start the side stage waiting for ``anchor``, if there is one."""
+        import tempfile
+        from concurrent.futures import ThreadPoolExecutor
+
+        from papermill.iorw import load_notebook_node
+
+        if anchor.stem not in self.waiting:
+            return
+        number, path, notebook, keys = self.waiting.pop(anchor.stem)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}-{path.stem}-", dir=run_dir.parent))
+        apart = StageCache.parameterise(
+            load_notebook_node(str(path)),
+            declared_parameters(path, {**self.parameters, "run_dir": str(scratch)}),
+            keys["inputs"],
+        )
+        (scratch / "notebooks").mkdir()
+        self.pool = self.pool or ThreadPoolExecutor(max_workers=1)
         print(
-            f"[pipeline] {profile}: {path.name} {states[path.stem]['state']} in "
-            f"{time.perf_counter() - start:.1f} s"
-            + (f"; about {_duration(left)} left by the last run's timings" if left else ""),
+            f"[pipeline] {self.profile}: {path.name} ({number}/{self.total}) executing beside "
+            "the next stages",
             file=sys.stderr,
             flush=True,
         )
-        # Written after every stage, so an interrupted run still says what it measured.
-        write_json(artifacts_dir(run_dir) / "timings.json", timings)
-        write_json(
-            artifacts_dir(run_dir) / "stage_cache.json",
-            {
-                "profile": profile,
-                "parameters": parameters,
-                "environment": environment,
-                "stages": states,
-            },
+        future = self.pool.submit(_timed_execute, apart, path, scratch / "notebooks")
+        self.running[path.stem] = (future, notebook, scratch)
+
+    def join(self, path: Path, run_dir: Path):
+        """Wait for a side stage: (executed notebook, its files in the run, seconds)."""
+        future, notebook, scratch = self.running.pop(path.stem)
+        executed, seconds = future.result()
+        folder = scratch / "artifacts"
+        outputs = (
+            sorted(str(p.relative_to(scratch)) for p in folder.rglob("*") if p.is_file())
+            if folder.is_dir()
+            else []
         )
-    return run_dir
+        for relative in outputs:
+            target = run_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(scratch / relative, target)
+        shutil.rmtree(scratch)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        for cell in executed.cells:
+            if cell.cell_type == "code":
+                cell.source = code.pop(0).source
+        executed.metadata["papermill"]["parameters"] = notebook.metadata["papermill"]["parameters"]
+        return executed, outputs, seconds
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _timed_execute(notebook, path: Path, out_dir: Path):
+    start = time.perf_counter()
+    executed = _execute(notebook, path, out_dir)
+    return executed, round(time.perf_counter() - start, 1)
 
 
 def declared_parameters(path: Path, parameters: dict) -> dict:

@@ -455,3 +455,81 @@ def test_timings_and_the_records_of_a_run_are_what_they_claim(project, capsys):
     for line in executed:  # the elapsed time of the stage, not a clock reading
         seconds = float(re.fullmatch(r".* executed in (\d+\.\d) s", line).group(1))
         assert 0 <= seconds < 60
+
+
+# --- a side stage: a second lane beside the stages after its anchor ---------------------------
+
+
+def _side_project(notebooks):
+    write_stage(notebooks, "03_side", '(folder / "c.txt").write_text("side")')
+    write_stage(
+        notebooks,
+        "04_last",
+        'text = (folder / "b.txt").read_text() + (folder / "c.txt").read_text()\n'
+        '(folder / "d.txt").write_text(text)',
+    )
+
+
+def _recorded_files(cache_dir):
+    """Stage name -> the files its latest cache record restores."""
+    cache = stage_cache.StageCache(cache_dir)
+    files = {}
+    for record in sorted(cache.cache.list_cache_records(), key=lambda r: r.pk):
+        bundle = cache.cache.get_cache_bundle(record.pk)
+        name = next(c.source for c in bundle.nb.cells if "STAGE_LOG" in c.source)
+        name = name.split('write("')[1].split("\\n")[0]
+        files[name] = sorted(str(path) for path, _ in bundle.artifacts)
+    return files
+
+
+@pytest.mark.parametrize(
+    "executor,anchor",
+    [("in-process", "02_second"), pytest.param("kernel", "01_first", marks=pytest.mark.kernel)],
+)
+def test_a_side_stage_runs_in_a_second_lane_and_keys_on_what_it_reads(
+    project, tmp_path, executor, anchor
+):
+    notebooks, _, run = project
+    _side_project(notebooks)
+    side = {"03_side": anchor}
+    executed, run_dir = run(side_stages=side)
+    assert sorted(executed) == ["01_first", "02_second", "03_side", "04_last"]
+    assert (run_dir / "artifacts" / "d.txt").read_text() == "[42][42]side"
+    # Each stage's files are its own: the side stage wrote c.txt in a scratch folder.
+    assert _recorded_files(tmp_path / "cache") == {
+        "01_first": ["artifacts/a.txt"],
+        "02_second": ["artifacts/b.txt"],
+        "03_side": ["artifacts/c.txt"],
+        "04_last": ["artifacts/d.txt"],
+    }
+    assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".run-")]
+    shown = nbformat.read(run_dir / "notebooks" / "03_side.ipynb", as_version=4)
+    injected = next(c for c in shown.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert f'run_dir = "{run_dir}"' in injected.source
+    assert shown.cells[-1].outputs[0]["text"] == "03_side done\n"
+    record = read_json(run_dir / "artifacts" / "stage_cache.json")
+    states = record["stages"]
+    assert states["03_side"]["inputs"] == record["environment"]  # it reads no stage
+    assert states["04_last"]["inputs"] == pipeline._folded(
+        states["02_second"]["key"], states["03_side"]["key"]
+    )
+
+    executed, run_dir = run(side_stages=side)  # nothing changed: everything reused
+    assert executed == [] and (run_dir / "artifacts" / "d.txt").read_text() == "[42][42]side"
+
+    write_stage(notebooks, "01_first", '(folder / "a.txt").write_text(str(seeds) + "!")')
+    executed, _ = run(side_stages=side)
+    assert sorted(executed) == ["01_first", "02_second", "04_last"]  # not the side stage
+
+    write_stage(notebooks, "03_side", '(folder / "c.txt").write_text("other")')
+    executed, run_dir = run(side_stages=side)
+    assert sorted(executed) == ["03_side", "04_last"]
+    assert (run_dir / "artifacts" / "d.txt").read_text() == "[42]![42]!other"
+
+
+def test_a_failing_side_stage_stops_the_run_where_it_joins(project):
+    notebooks, _, run = project
+    write_stage(notebooks, "03_side", 'raise ValueError("broken side")')
+    write_stage(notebooks, "04_last", "pass")
+    with pytest.raises(pipeline.PipelineError, match="broken side"):
+        run(side_stages={"03_side": "01_first"})
