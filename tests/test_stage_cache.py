@@ -461,7 +461,9 @@ def test_timings_and_the_records_of_a_run_are_what_they_claim(project, capsys):
 
 
 def _side_project(notebooks):
-    write_stage(notebooks, "03_side", '(folder / "c.txt").write_text("side")')
+    write_stage(
+        notebooks, "03_side", 'import time\ntime.sleep(0.3)\n(folder / "c.txt").write_text("side")'
+    )
     write_stage(
         notebooks,
         "04_last",
@@ -487,13 +489,17 @@ def _recorded_files(cache_dir):
     [("in-process", "02_second"), pytest.param("kernel", "01_first", marks=pytest.mark.kernel)],
 )
 def test_a_side_stage_runs_in_a_second_lane_and_keys_on_what_it_reads(
-    project, tmp_path, executor, anchor
+    project, tmp_path, capsys, executor, anchor
 ):
     notebooks, _, run = project
     _side_project(notebooks)
     side = {"03_side": anchor}
     executed, run_dir = run(side_stages=side)
     assert sorted(executed) == ["01_first", "02_second", "03_side", "04_last"]
+    said = capsys.readouterr().err
+    assert "[pipeline] ci: 03_side.ipynb (3/4) executing beside the next stages" in said
+    seconds = read_json(run_dir / "artifacts" / "timings.json")["03_side"]
+    assert seconds >= 0.3 and f"03_side.ipynb executed in {seconds:.1f} s" in said
     assert (run_dir / "artifacts" / "d.txt").read_text() == "[42][42]side"
     # Each stage's files are its own: the side stage wrote c.txt in a scratch folder.
     assert _recorded_files(tmp_path / "cache") == {
@@ -509,6 +515,9 @@ def test_a_side_stage_runs_in_a_second_lane_and_keys_on_what_it_reads(
     assert shown.cells[-1].outputs[0]["text"] == "03_side done\n"
     record = read_json(run_dir / "artifacts" / "stage_cache.json")
     states = record["stages"]
+    assert {stage: s["state"] for stage, s in states.items()} == dict.fromkeys(
+        ["01_first", "02_second", "03_side", "04_last"], "executed"
+    )
     assert states["03_side"]["inputs"] == record["environment"]  # it reads no stage
     assert states["04_last"]["inputs"] == pipeline._folded(
         states["02_second"]["key"], states["03_side"]["key"]
@@ -516,6 +525,8 @@ def test_a_side_stage_runs_in_a_second_lane_and_keys_on_what_it_reads(
 
     executed, run_dir = run(side_stages=side)  # nothing changed: everything reused
     assert executed == [] and (run_dir / "artifacts" / "d.txt").read_text() == "[42][42]side"
+    # A reused stage is said to take the time of its restore, not the recorded run's.
+    assert "03_side.ipynb reused in 0.0 s" in capsys.readouterr().err
 
     write_stage(notebooks, "01_first", '(folder / "a.txt").write_text(str(seeds) + "!")')
     executed, _ = run(side_stages=side)
