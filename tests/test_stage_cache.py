@@ -544,3 +544,13 @@ def test_a_failing_side_stage_stops_the_run_where_it_joins(project):
     write_stage(notebooks, "04_last", "pass")
     with pytest.raises(pipeline.PipelineError, match="broken side"):
         run(side_stages={"03_side": "01_first"})
+
+
+def test_a_side_stage_is_said_to_take_its_own_time_not_the_wait_for_it(project, capsys):
+    notebooks, _, run = project
+    write_stage(notebooks, "02_second", "import time\ntime.sleep(1.0)")
+    write_stage(notebooks, "03_side", "import time\ntime.sleep(0.4)")
+    _, run_dir = run(side_stages={"03_side": "01_first"})  # done long before 02 is
+    seconds = read_json(run_dir / "artifacts" / "timings.json")["03_side"]
+    assert seconds >= 0.4
+    assert f"03_side.ipynb executed in {seconds:.1f} s" in capsys.readouterr().err
