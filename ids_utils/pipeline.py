@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
 from .datasets import DataError
+from .files import atomic_write
 from .profiles import get_profile
 from .snippets import write_snippets
 from .stage_cache import StageCache, environment_key, snapshot, written_between
@@ -300,7 +301,8 @@ class _SideLane:
         for relative in outputs:
             target = run_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(scratch / relative, target)
+            with open(scratch / relative, "rb") as reader, atomic_write(target, "wb") as writer:
+                shutil.copyfileobj(reader, writer)
         shutil.rmtree(scratch)
         code = [cell for cell in notebook.cells if cell.cell_type == "code"]
         for cell in executed.cells:

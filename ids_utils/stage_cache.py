@@ -27,6 +27,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from .files import atomic_write
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 #: Files of the run folder that the runner itself writes; never a stage's output.
@@ -147,6 +149,6 @@ class StageCache:
         for relative, handle in bundle.artifacts:
             target = run_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
+            with atomic_write(target, "wb") as out:
                 shutil.copyfileobj(handle, out)
         return float(bundle.record.data.get("seconds", 0.0))
