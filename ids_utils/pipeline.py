@@ -12,6 +12,7 @@ from pathlib import Path
 from .artifacts import RUN_MARKER, artifacts_dir, read_json, write_json
 from .datasets import DataError
 from .files import atomic_write
+from .lanes import SIDE_STAGES, finish_times
 from .profiles import get_profile
 from .snippets import write_snippets
 from .stage_cache import StageCache, environment_key, snapshot, written_between
@@ -23,12 +24,6 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 #: Environment of the notebook kernels: TensorFlow quiet and without oneDNN's
 #: reordered kernels (see ``ids_utils/__init__.py``), string hashing seeded.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0"}
-
-#: Stages that read no earlier stage's files, each with the stage after which it runs in a
-#: second lane, beside the stages that follow.  The NSL-KDD chapter reads its own data files
-#: alone; it waits for the latency chapter, whose timings need the cores to themselves.  Its
-#: key does not chain through the earlier stages; the stages after it chain through it.
-SIDE_STAGES = {"12_cross_dataset": "08_latency"}
 
 
 class PipelineError(RuntimeError):
@@ -170,7 +165,11 @@ def run_pipeline(
             hit = None if force or stages else cache.lookup(notebook)
             plan.append((path, notebook, hit, {"key": key, "inputs": own}))
         inputs = _folded(inputs, key) if path.stem in side_stages else key
-    _announce(profile, plan, previous)
+    # The last run's seconds of the stages to execute, in the lanes they will run in.
+    expected = finish_times(
+        {p.stem: previous.get(p.stem, 0) if h is None else 0 for p, _, h, _ in plan}, side_stages
+    )
+    _announce(profile, plan, max(expected.values(), default=0.0))
 
     lane = _SideLane(profile, parameters, plan, side_stages)
     try:
@@ -205,7 +204,7 @@ def run_pipeline(
                 )
                 states[path.stem] = {"state": "executed", **keys}
             took = timings[path.stem] if joined else time.perf_counter() - start
-            left = sum(previous.get(p.stem, 0) for p, _, h, _ in plan[number:] if h is None)
+            left = max(expected.values()) - expected[path.stem]
             print(
                 f"[pipeline] {profile}: {path.name} {states[path.stem]['state']} in "
                 f"{took:.1f} s"
@@ -367,11 +366,10 @@ def _execute(notebook, path: Path, out_dir: Path):
         ) from None
 
 
-def _announce(profile: str, plan: list, previous: dict) -> None:
-    """One line saying which stages will be reused and how long the others took last time."""
+def _announce(profile: str, plan: list, estimate: float) -> None:
+    """One line saying which stages will be reused and how long the others should take."""
     reused = [p.stem[:2] for p, _, hit, _ in plan if hit is not None]
     to_run = [p for p, _, hit, _ in plan if hit is None]
-    estimate = sum(previous.get(p.stem, 0) for p in to_run)
     print(
         f"[pipeline] {profile}: {len(plan)} stage(s); reused from the cache: "
         f"{', '.join(reused) or 'none'}; to execute: "

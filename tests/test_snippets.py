@@ -60,4 +60,16 @@ def test_the_timings_table_totals_the_stages(tmp_path):
     write_json(tmp_path / "artifacts" / "timings.json", {"01_data": 30.0, "02_prep": 90.0})
     text = snippets.write_timings(tmp_path, tmp_path / "out").read_text()
     assert "| `01_data` | 30.0 |" in text
-    assert "| **all stages** (2.0 minutes) | 120.0 |" in text
+    assert text.endswith("| **all stages, one after another** (2.0 minutes) | 120.0 |\n")
+
+
+def test_the_timings_table_gives_the_wall_time_of_the_two_lanes(tmp_path):
+    timings = {"08_latency": 60.0, "09_audit": 30.0, "12_cross_dataset": 120.0, "13_scale": 6.0}
+    write_json(tmp_path / "artifacts" / "timings.json", timings)
+    rows = snippets.write_timings(tmp_path, tmp_path / "out").read_text().splitlines()
+    assert rows[-2] == "| **all stages, one after another** (3.6 minutes) | 216.0 |"
+    # 12 starts when 08 is done (60 s) and ends at 180 s; 13 follows it.
+    assert rows[-1] == (
+        "| **all stages in two lanes**: `12_cross_dataset` beside the stages after "
+        "`08_latency` (3.1 minutes) | 186.0 |"
+    )

@@ -554,3 +554,24 @@ def test_a_side_stage_is_said_to_take_its_own_time_not_the_wait_for_it(project, 
     seconds = read_json(run_dir / "artifacts" / "timings.json")["03_side"]
     assert seconds >= 0.4
     assert f"03_side.ipynb executed in {seconds:.1f} s" in capsys.readouterr().err
+
+
+def test_the_estimates_count_a_side_stage_beside_the_main_lane(project, capsys):
+    notebooks, _, run = project
+    _side_project(notebooks)
+    _, run_dir = run(side_stages={"03_side": "01_first"})
+    from ids_utils.artifacts import write_json
+
+    timings = {"01_first": 60, "02_second": 120, "03_side": 600, "04_last": 60}
+    write_json(run_dir / "artifacts" / "timings.json", timings)
+    capsys.readouterr()
+    run(side_stages={"03_side": "01_first"}, force=True)
+    said = capsys.readouterr().err.splitlines()
+    # 03 runs from 60 s to 660 s, beside 02; 04 follows: 12 min in all, not the 14 min of the sum.
+    assert said[0].endswith("to execute: 01, 02, 03, 04 (about 12 min by the last run's timings)")
+    left = [line.split("; about ")[1] for line in said if "; about " in line]
+    assert left == [
+        "11 min left by the last run's timings",  # after 01: 720 s - 60 s
+        "9 min left by the last run's timings",  # after 02: 720 s - 180 s (03 runs on)
+        "1 min left by the last run's timings",  # after 03
+    ]
