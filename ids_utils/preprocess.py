@@ -6,10 +6,14 @@ The scaler and any other fitted quantity see the training rows only.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+
+from .artifacts import write_json, write_parquet
 
 NON_FINITE_POLICIES = ("drop", "zero")
 
@@ -119,6 +123,45 @@ def split_train_val_test(
         **split_train_val(rest, val_fraction, seed, stratify),
         "test": test.sort_index().reset_index(drop=True),
     }
+
+
+def write_seed_split(
+    cleaned: pd.DataFrame,
+    features: list[str],
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+    folder: str | Path,
+) -> dict[str, pd.DataFrame]:
+    """One seed's split and scaler, written: what the preprocessing stage stores per seed.
+
+    Splits with :func:`split_train_val_test`, fits the scaler on the training part
+    alone (:func:`fit_scaler`) and writes ``train.parquet``, ``val.parquet``,
+    ``test.parquet`` and ``scaler.json`` into ``folder`` (atomically; the same
+    inputs give the same bytes).
+
+    Parameters
+    ----------
+    cleaned : pandas.DataFrame
+        Flows after :func:`clean_non_finite`.
+    features : list of str
+    test_fraction, val_fraction : float
+    seed : int
+    folder : str or Path
+        The seed's folder of the run (:func:`ids_utils.artifacts.seed_dir`).
+
+    Returns
+    -------
+    dict
+        The parts, as :func:`split_train_val_test` returns them.
+    """
+    folder = Path(folder)
+    parts = split_train_val_test(cleaned, test_fraction, val_fraction, seed)
+    scaler = fit_scaler(parts["train"], features)
+    for name, part in parts.items():
+        write_parquet(part, folder / f"{name}.parquet")
+    write_json(folder / "scaler.json", scaler)
+    return parts
 
 
 def split_train_val(

@@ -26,10 +26,11 @@ HERE = Path(__file__).resolve().parent
 TARGET = 0.85
 
 #: Modules judged on some functions only: the pipeline's stage control (what runs,
-#: what is reused, what is cleared, what runs in the second lane), its book building being checked by the strict build;
-#: the diagnostics' divergence guard and what the book says from the diagnostics, the
-#: step-by-step recorder itself (training_diagnostics, _probe) training a TensorFlow model
-#: per test (18 s a mutant, about 200 mutants) and checked by its own structure tests.
+#: what is reused, what is cleared, what runs in the second lane), its book building
+#: being checked by the strict build; the diagnostics' divergence guard and what the
+#: book says from the diagnostics, the step-by-step recorder itself (training_diagnostics,
+#: _probe) training a TensorFlow model per test (18 s a mutant, about 200 mutants) and
+#: checked by its own structure tests.
 SCOPE = {
     "ids_utils.diagnostics": (
         "is_loss_spike",

@@ -92,7 +92,7 @@ def test_same_seed_gives_byte_identical_sample_and_split_files(ci_run, tmp_path)
     same source and seeds, are the run's byte for byte (training's part of "same
     seed, same numbers" is the next test)."""
     from ids_utils import datasets, preprocess
-    from ids_utils.artifacts import write_json, write_parquet
+    from ids_utils.artifacts import write_parquet
     from ids_utils.sampling import sample_paper
 
     ci = PROFILES["ci"]
@@ -106,10 +106,9 @@ def test_same_seed_gives_byte_identical_sample_and_split_files(ci_run, tmp_path)
     assert (tmp_path / "flows.parquet").read_bytes() == (artifacts / "flows.parquet").read_bytes()
     cleaned, _ = preprocess.clean_non_finite(sample, features, ci["non_finite_policy"])
     seed = ci["seeds"][0]
-    parts = preprocess.split_train_val_test(cleaned, ci["test_fraction"], ci["val_fraction"], seed)
-    write_json(tmp_path / "scaler.json", preprocess.fit_scaler(parts["train"], features))
-    for name, part in parts.items():
-        write_parquet(part, tmp_path / f"{name}.parquet")
+    preprocess.write_seed_split(
+        cleaned, features, ci["test_fraction"], ci["val_fraction"], seed, tmp_path
+    )
     for name in ("train.parquet", "val.parquet", "test.parquet", "scaler.json"):
         made, run = tmp_path / name, artifacts / f"seed-{seed}" / name
         assert made.read_bytes() == run.read_bytes(), name

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ids_utils import datasets, preprocess
+from ids_utils.artifacts import read_json
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,23 @@ def test_split_refuses_tiny_strata(flows):
     )
     with pytest.raises(ValueError, match="fewer than 4 rows"):
         preprocess.split_train_val_test(tiny, 0.2, 0.1, seed=0)
+
+
+def test_a_seed_split_is_written_with_a_scaler_of_its_training_part(flows, tmp_path):
+    parts = preprocess.write_seed_split(flows, FEATURES, 0.2, 0.1, 3, tmp_path / "seed-3")
+    expected = preprocess.split_train_val_test(flows, 0.2, 0.1, seed=3)
+    for name in ("train", "val", "test"):
+        pd.testing.assert_frame_equal(parts[name], expected[name])
+        written = pd.read_parquet(tmp_path / "seed-3" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(written, expected[name], check_dtype=False)
+    stored = read_json(tmp_path / "seed-3" / "scaler.json")
+    assert stored == preprocess.fit_scaler(expected["train"], FEATURES)
+    assert stored["n_samples_seen"] == len(expected["train"])
+    # The same inputs give the same bytes (the pipeline test compares a run's files with these).
+    again = tmp_path / "again"
+    preprocess.write_seed_split(flows, FEATURES, 0.2, 0.1, 3, again)
+    for name in ("train.parquet", "val.parquet", "test.parquet", "scaler.json"):
+        assert (again / name).read_bytes() == (tmp_path / "seed-3" / name).read_bytes()
 
 
 def test_scaler_depends_on_training_rows_only(flows):
