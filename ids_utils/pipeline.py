@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -224,6 +226,10 @@ def run_pipeline(
                 },
             )
             lane.start_after(path, run_dir)
+    except BaseException:
+        # A failed or interrupted main lane does not wait for a side stage's hour of work.
+        lane.stop()
+        raise
     finally:
         lane.close()
     return run_dir
@@ -243,7 +249,8 @@ class _SideLane:
     when the cache does not hold it.  It executes in a scratch run folder beside the
     run, parameterised with that folder (its key is the run's: the scratch folder only
     changes where it writes); :meth:`join` waits for it, copies its files into the run
-    and gives back the executed notebook with the run's own parameters cell.
+    and gives back the executed notebook with the run's own parameters cell.  When the
+    main lane fails or is interrupted, :meth:`stop` kills the side stages' kernels.
     """
 
     def __init__(self, profile: str, parameters: dict, plan: list, side_stages: dict[str, str]):
@@ -256,6 +263,8 @@ class _SideLane:
         self.total = len(plan)
         self.running: dict[str, tuple] = {}
         self.pool = None
+        self.stopping = threading.Event()
+        self.kernel_groups: list[int] = []
 
     def started(self, path: Path) -> bool:
         return path.stem in self.running
@@ -284,7 +293,13 @@ class _SideLane:
             file=sys.stderr,
             flush=True,
         )
-        future = self.pool.submit(_timed_execute, apart, path, scratch / "notebooks")
+        future = self.pool.submit(
+            _timed_execute,
+            apart,
+            path,
+            scratch / "notebooks",
+            kernel_manager_class=_recorded_kernels(self.kernel_groups, self.stopping),
+        )
         self.running[path.stem] = (future, notebook, scratch)
 
     def join(self, path: Path, run_dir: Path):
@@ -310,14 +325,49 @@ class _SideLane:
         executed.metadata["papermill"]["parameters"] = notebook.metadata["papermill"]["parameters"]
         return executed, outputs, seconds
 
+    def stop(self) -> None:
+        """Kill the kernels of the side stages still running, with their worker processes."""
+        self.stopping.set()
+        for group in list(self.kernel_groups):
+            _kill_group(group)
+
     def close(self) -> None:
+        """Wait for the lane's thread; remove the scratch folders of stages never joined."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        for _, _, scratch in self.running.values():
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _timed_execute(notebook, path: Path, out_dir: Path):
+def _recorded_kernels(groups: list[int], stopping: threading.Event):
+    """A kernel manager class that records each kernel's process group in ``groups``.
+
+    A kernel is started in a process group of its own (jupyter_client starts it in a
+    new session), which its worker processes join: killing the group stops them all.
+    A kernel that starts once ``stopping`` is set is killed at once.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class RecordedKernelManager(AsyncKernelManager):
+        async def _async_post_start_kernel(self, **kw) -> None:
+            await super()._async_post_start_kernel(**kw)
+            groups.append(self.provisioner.pgid)
+            if stopping.is_set():
+                _kill_group(self.provisioner.pgid)
+
+    return RecordedKernelManager
+
+
+def _kill_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it has ended already
+
+
+def _timed_execute(notebook, path: Path, out_dir: Path, **engine):
     start = time.perf_counter()
-    executed = _execute(notebook, path, out_dir)
+    executed = _execute(notebook, path, out_dir, **engine)
     return executed, round(time.perf_counter() - start, 1)
 
 
@@ -343,8 +393,11 @@ def declared_parameters(path: Path, parameters: dict) -> dict:
     return {name: parameters[name] for name in declared}
 
 
-def _execute(notebook, path: Path, out_dir: Path):
-    """Run a parameterised notebook with papermill; the executed notebook."""
+def _execute(notebook, path: Path, out_dir: Path, **engine):
+    """Run a parameterised notebook with papermill; the executed notebook.
+
+    ``engine`` goes to papermill's engine (``kernel_manager_class`` for the side lane).
+    """
     import papermill
 
     try:
@@ -357,6 +410,7 @@ def _execute(notebook, path: Path, out_dir: Path):
             progress_bar=False,
             log_output=True,
             request_save_on_cell_execute=False,
+            **engine,
         )
     except papermill.PapermillExecutionError as exc:
         raise PipelineError(

@@ -37,7 +37,7 @@ def write_stage(folder, name, body, prose="Some prose."):
     nbformat.write(notebook, folder / f"{name}.ipynb")
 
 
-def execute_in_process(notebook, path, out_dir):
+def execute_in_process(notebook, path, out_dir, **engine):
     """Stand-in for papermill: the tiny stages' code run in this process, stdout kept.
 
     The stage control is the same; only the kernel is skipped, so these tests take
@@ -575,3 +575,48 @@ def test_the_estimates_count_a_side_stage_beside_the_main_lane(project, capsys):
         "9 min left by the last run's timings",  # after 02: 720 s - 180 s (03 runs on)
         "1 min left by the last run's timings",  # after 03
     ]
+
+
+def _ended(pid: int) -> bool:
+    """Whether a process has ended (gone, or a zombie waiting to be reaped)."""
+    import pathlib
+
+    status = pathlib.Path(f"/proc/{pid}/status")
+    try:
+        return "\nState:\tZ" in status.read_text()
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.kernel
+def test_a_failing_main_lane_stops_the_side_stage_and_its_workers(project, tmp_path):
+    import time
+
+    notebooks, _, run = project
+    pids = tmp_path / "pids"
+    write_stage(
+        notebooks,
+        "03_side",
+        "import subprocess, time\n"
+        'worker = subprocess.Popen(["sleep", "300"])\n'
+        f'pathlib.Path("{pids}").write_text(f"{{os.getpid()}} {{worker.pid}}")\n'
+        "time.sleep(300)",
+    )
+    # The main lane fails once the side stage (and its worker) is running.
+    write_stage(
+        notebooks,
+        "02_second",
+        "import time\n"
+        f'while not pathlib.Path("{pids}").exists(): time.sleep(0.1)\n'
+        'raise ValueError("main lane broken")',
+    )
+    start = time.perf_counter()
+    with pytest.raises(pipeline.PipelineError, match="main lane broken"):
+        run(side_stages={"03_side": "01_first"})
+    assert time.perf_counter() - start < 60  # not the side stage's 300 s
+    kernel, worker = map(int, pids.read_text().split())
+    deadline = time.monotonic() + 10
+    while not (_ended(kernel) and _ended(worker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _ended(kernel) and _ended(worker)
+    assert not [p for p in (tmp_path).iterdir() if p.name.startswith(".run-")]
