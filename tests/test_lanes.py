@@ -34,6 +34,8 @@ def test_a_side_stage_without_its_anchor_runs_in_the_main_lane():
 def test_no_stages_take_no_time_and_negative_seconds_are_refused():
     assert lanes.finish_times({}) == {}
     assert lanes.wall_seconds({}) == 0
+    # A reused stage counts 0 s (the pipeline's estimates).
+    assert lanes.finish_times({"01": 0.0, "02": 5.0}, {}) == {"01": 0.0, "02": 5.0}
     with pytest.raises(ValueError, match="must not be negative"):
         lanes.finish_times({"01": -1.0})
 

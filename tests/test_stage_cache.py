@@ -620,3 +620,30 @@ def test_a_failing_main_lane_stops_the_side_stage_and_its_workers(project, tmp_p
         time.sleep(0.1)
     assert _ended(kernel) and _ended(worker)
     assert not [p for p in (tmp_path).iterdir() if p.name.startswith(".run-")]
+
+
+def test_a_failing_main_lane_leaves_no_scratch_folder_of_the_side_stage(project, tmp_path):
+    notebooks, _, run = project
+    write_stage(notebooks, "02_second", 'raise ValueError("main lane broken")')
+    write_stage(notebooks, "03_side", "import time\ntime.sleep(0.5)")
+    with pytest.raises(pipeline.PipelineError, match="main lane broken"):
+        run(side_stages={"03_side": "01_first"})
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run-")]
+
+
+def test_the_side_stage_kernel_is_started_by_a_manager_that_records_it(project, monkeypatch):
+    from jupyter_client import AsyncKernelManager
+
+    notebooks, _, run = project
+    write_stage(notebooks, "03_side", "pass")
+    engines = {}
+
+    def execute(notebook, path, out_dir, **engine):
+        engines[path.stem] = engine
+        return execute_in_process(notebook, path, out_dir)
+
+    monkeypatch.setattr(pipeline, "_execute", execute)
+    run(side_stages={"03_side": "01_first"})
+    assert engines["01_first"] == engines["02_second"] == {}  # the main lane's own kernels
+    recorded = engines["03_side"]["kernel_manager_class"]
+    assert issubclass(recorded, AsyncKernelManager) and recorded is not AsyncKernelManager
