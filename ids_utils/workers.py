@@ -25,6 +25,11 @@ WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "trainings") -> list:
     """Call ``function(**job)`` for every job in worker processes; results in job order.
 
+    The jobs are handed to the workers largest first (:func:`job_size`; equal sizes
+    keep their order): with more jobs than workers, a long job handed out last would
+    train alone at the end while the other workers idle.  A job's result does not
+    depend on its worker or on the jobs before it (each training seeds itself).
+
     Parameters
     ----------
     function : callable
@@ -51,10 +56,23 @@ def run_jobs(function: Callable, jobs: list[dict], workers: int, desc: str = "tr
     # joblib's Parallel runs a single job in this process; loky's executor always
     # uses workers, so one worker trains exactly as two do.
     executor = get_reusable_executor(max_workers=workers, env=WORKER_ENV)
-    futures = [executor.submit(_in_worker, function, job) for job in jobs]
-    for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
+    largest_first = sorted(range(len(jobs)), key=lambda i: -job_size(jobs[i]))
+    futures = {i: executor.submit(_in_worker, function, jobs[i]) for i in largest_first}
+    for _ in tqdm(as_completed(futures.values()), total=len(futures), desc=desc):
         pass
-    return [future.result() for future in futures]
+    return [futures[i].result() for i in range(len(jobs))]
+
+
+def job_size(job: dict) -> int:
+    """The work of a training job: training flows x features (sequence steps) x epochs.
+
+    Read from the job's ``parts["train"]``, ``features`` and ``settings["epochs"]``;
+    0 for a job that does not carry them (its place in the queue is kept).
+    """
+    parts, settings = job.get("parts"), job.get("settings")
+    if not (isinstance(parts, dict) and "train" in parts and isinstance(settings, dict)):
+        return 0
+    return len(parts["train"]) * len(job.get("features", ())) * int(settings.get("epochs", 1))
 
 
 def run_with_threads(

@@ -18,6 +18,44 @@ def test_results_come_back_in_job_order():
     ]
 
 
+def _started(name, parts=None, features=(), settings=None):
+    import time
+
+    return name, time.monotonic_ns()  # one clock for every process on Linux
+
+
+def _job(name, rows, features, epochs):
+    import pandas as pd
+
+    return {
+        "name": name,
+        "parts": {"train": pd.DataFrame({"x": range(rows)})},
+        "features": ["x"] * features,
+        "settings": {"epochs": epochs},
+    }
+
+
+def test_a_job_size_is_flows_times_features_times_epochs():
+    assert workers.job_size(_job("a", 10, 3, 4)) == 120
+    assert workers.job_size({"name": "no parts"}) == 0
+    assert workers.job_size({"parts": {"val": None}, "settings": {"epochs": 2}}) == 0
+    assert workers.job_size({"parts": {"train": [1, 2]}, "features": ["f"], "settings": {}}) == 2
+
+
+def test_the_largest_jobs_start_first_and_results_keep_job_order():
+    jobs = [
+        _job("small", 10, 2, 1),
+        _job("large", 100, 2, 3),
+        {"name": "unsized"},
+        _job("medium", 50, 2, 2),
+        {"name": "unsized too"},
+    ]
+    results = workers.run_jobs(_started, jobs, workers=1)  # one worker: one job at a time
+    assert [name for name, _ in results] == ["small", "large", "unsized", "medium", "unsized too"]
+    started = [name for name, _ in sorted(results, key=lambda r: r[1])]
+    assert started == ["large", "medium", "small", "unsized", "unsized too"]
+
+
 def test_workers_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         workers.run_jobs(_square, [{"value": 1}], workers=0)
