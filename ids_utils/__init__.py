@@ -17,7 +17,8 @@ One module per concern:
   how far numbers move with the thread count), ``reports`` (each chapter's
   JSON report);
 - scoring: ``flowcsv`` (the one CSV reader of the scorer), ``scoring``;
-- running: ``profiles``, ``pipeline`` (papermill runner, book build),
+- running: ``profiles``, ``pipeline`` (papermill runner, book build), ``lanes``
+  (the second lane of a run and its wall time),
   ``snippets`` (the Markdown the book's chapters include), ``stage_cache``,
   ``artifacts`` (run files), ``files`` (atomic writes, strict JSON), ``plots``
   (one seaborn style), ``prose`` (numbers typed into the book), ``cli``.
