@@ -37,6 +37,28 @@ def save(fig: plt.Figure, run_dir: str | Path, name: str) -> Path:
     return path
 
 
+#: seaborn bootstraps a confidence interval from NumPy's global generator unless it is
+#: given a seed, so an unseeded figure's bars move from one run to the next.
+BOOTSTRAP_SEED = 0
+
+
+def interval_points(data: pd.DataFrame, ax: plt.Axes, **options) -> plt.Axes:
+    """Means as points with their 95% bootstrap interval (seaborn's ``pointplot``), the
+    interval drawn from :data:`BOOTSTRAP_SEED`: the same figure in every run.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long-form values, one row per observation (e.g. per seed).
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    **options
+        Passed to :func:`seaborn.pointplot` (``x``, ``y``, ``hue``, ``order``, ...);
+        ``seed`` and ``errorbar`` are this function's.
+    """
+    return sns.pointplot(data=data, ax=ax, errorbar=("ci", 95), seed=BOOTSTRAP_SEED, **options)
+
+
 def bar_counts(counts, title: str, xlabel: str, log: bool = False) -> plt.Figure:
     """Horizontal bar chart of counts (a pandas Series indexed by category)."""
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(counts) + 1.2))
