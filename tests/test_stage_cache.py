@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -462,7 +463,12 @@ def test_timings_and_the_records_of_a_run_are_what_they_claim(project, capsys):
 
 def _side_project(notebooks):
     write_stage(
-        notebooks, "03_side", 'import time\ntime.sleep(0.3)\n(folder / "c.txt").write_text("side")'
+        notebooks,
+        "03_side",
+        'import time\ntime.sleep(0.3)\n(folder / "c.txt").write_text("side")\n'
+        # a file in folders no earlier stage made, and where the side stage ran
+        'nested = folder / "side" / "deep"\nnested.mkdir(parents=True)\n'
+        '(nested / "where.txt").write_text(str(folder.parent))',
     )
     write_stage(
         notebooks,
@@ -505,11 +511,15 @@ def test_a_side_stage_runs_in_a_second_lane_and_keys_on_what_it_reads(
     assert _recorded_files(tmp_path / "cache") == {
         "01_first": ["artifacts/a.txt"],
         "02_second": ["artifacts/b.txt"],
-        "03_side": ["artifacts/c.txt"],
+        "03_side": ["artifacts/c.txt", "artifacts/side/deep/where.txt"],
         "04_last": ["artifacts/d.txt"],
     }
+    # It ran in a scratch folder beside the run, named after both, which is gone.
+    scratch = Path((run_dir / "artifacts" / "side" / "deep" / "where.txt").read_text())
+    assert scratch.parent == run_dir.parent and scratch.name.startswith(f".{run_dir.name}-03_side-")
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".run-")]
     shown = nbformat.read(run_dir / "notebooks" / "03_side.ipynb", as_version=4)
+    assert shown.metadata["papermill"]["parameters"]["run_dir"] == str(run_dir)
     injected = next(c for c in shown.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'run_dir = "{run_dir}"' in injected.source
     assert shown.cells[-1].outputs[0]["text"] == "03_side done\n"
